@@ -30,7 +30,8 @@ WARN    := -Wall -Wextra -Werror -Wswitch-enum -Wvla -Wformat=2 -Wno-format-nonl
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS  += -std=c17 $(OPT) $(WARN) -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
-LDFLAGS += $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
+SAN_LD  := -fsanitize=address,undefined
+LDFLAGS += $(if $(filter 1,$(SAN)),$(SAN_LD))
 
 LIB_SRC := $(shell find src -name '*.c' -not -path 'src/cli/*' -not -path 'src/backend/cuda/*' | sort)
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
@@ -51,7 +52,8 @@ LDLIBS  += -L/usr/local/cuda/lib64 -lcudart -lcublas -lstdc++
 LIB_OBJ += $(CU_OBJ)
 endif
 
-.PHONY: all setup test check-unit check-py fuzz fuzz-smoke format format-check lint fixtures clean
+DEMO_FIXTURE ?= qwen3_5_dynamic
+.PHONY: all demo setup test check-unit check-py fuzz fuzz-smoke format format-check lint fixtures clean
 all: $(BUILD)/boson $(BUILD)/libboson.a
 
 $(BUILD)/libboson.a: $(LIB_OBJ)
@@ -96,8 +98,13 @@ check-py: $(BUILD)/boson
 	@echo "== pytest =="
 	@BOSON_BIN=$(abspath $(BUILD)/boson) .venv/bin/python -m pytest tests/py -q
 
-fixtures:
-	.venv/bin/python -m tools.fixtures --out build/fixtures
+fixtures: setup
+	@.venv/bin/python -m tools.fixtures --out build/fixtures
+
+# The README's first command: build, make a small mlx-lm checkpoint, inspect it.
+demo: setup
+	@$(MAKE) --no-print-directory all fixtures
+	$(BUILD)/boson inspect build/fixtures/$(DEMO_FIXTURE)
 
 # libFuzzer targets: each tests/fuzz/fuzz_X.c links a clang-built, instrumented libboson.a.
 FUZZ_FLAGS := -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

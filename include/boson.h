@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,6 +57,19 @@ void boson_engine_options_init(boson_engine_options *options);
 boson_status boson_engine_open(boson_engine **out, const boson_engine_options *options,
                                boson_error *err);
 void boson_engine_close(boson_engine *engine);
+
+/* Checkpoint report (what `boson inspect` prints): architecture, layer schedule, format of
+ * every weight (with counts per format), the dispatch-group plan of every layer, bytes on
+ * disk, bytes read per decoded token and the state size per sequence at `ctx` positions.
+ * json != 0 writes one JSON document instead of text. */
+typedef struct boson_inspect_options {
+    int json;
+    int64_t ctx;     /* context length for the state-size line (default 4096) */
+    int all_tensors; /* text mode: list every weight, not one line per role */
+} boson_inspect_options;
+
+boson_status boson_inspect(const char *model_dir, const boson_inspect_options *options, FILE *out,
+                           boson_error *err);
 
 #ifdef __cplusplus
 }

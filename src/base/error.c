@@ -37,13 +37,22 @@ boson_status bs_error_prefix(boson_error *err, const char *fmt, ...)
     if (!err)
         return BOSON_ERR_RUNTIME;
     char prefix[512];
-    char old[sizeof err->message];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s%s", prefix, old);
+    if (n <= 0)
+        return err->status;
+    size_t plen = strlen(prefix);
+    size_t cap = sizeof err->message;
+    size_t olen = strnlen(err->message, cap - 1);
+    if (plen >= cap)
+        plen = cap - 1;
+    if (olen > cap - 1 - plen)
+        olen = cap - 1 - plen; /* keep the prefix, truncate the tail of the old message */
+    memmove(err->message + plen, err->message, olen);
+    memcpy(err->message, prefix, plen);
+    err->message[plen + olen] = '\0';
     return err->status;
 }
 

@@ -7,13 +7,14 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "boson %s — run Qwen3.5 / Qwen3-Next models from MLX checkpoints\n\n"
-                 "usage: boson <command> [options]\n\n"
-                 "commands:\n"
-                 "  inspect <model-dir>   architecture, per-tensor formats, dispatch plan, sizes\n"
-                 "  help                  this text\n\n"
-                 "Run 'boson <command> --help' for the options of a command.\n"
-                 "Exit codes: 0 ok, 1 usage, 2 model/load error, 3 runtime error.\n",
+    fprintf(out,
+            "boson %s — run Qwen3.5 / Qwen3-Next models from MLX checkpoints\n\n"
+            "usage: boson <command> [options]\n\n"
+            "commands:\n"
+            "  inspect <model-dir>   architecture, per-tensor formats, dispatch plan, sizes\n"
+            "  help                  this text\n\n"
+            "Run 'boson <command> --help' for the options of a command.\n"
+            "Exit codes: 0 ok, 1 usage, 2 model/load error, 3 runtime error.\n",
             BOSON_VERSION);
 }
 
