@@ -16,16 +16,32 @@
 #include <stddef.h>
 
 typedef struct bs_ckpt_tensor {
-    char *name;            /* normalised name (owned) */
-    const bs_tensor *t;    /* the stored tensor (t->name is the stored spelling) */
+    char *name;         /* normalised name (owned) */
+    const bs_tensor *t; /* the stored tensor (t->name is the stored spelling) */
 } bs_ckpt_tensor;
 
-/* Layout conversions the model must apply (detected from the tensors, HF checkpoints). */
+/* Layout conversions the model must apply (detected from the tensors, HF checkpoints).
+ *
+ * Rule (same signals as mlx-lm's sanitize, never norm statistics: AWQ-style ports fold
+ * activation scales into norms, so their values say nothing about the layout):
+ *   conv_c1k           some *.linear_attn.conv1d.weight is 3-D with shape[1] == 1 and
+ *                      shape[2] > 1 (HF [C, 1, K]); a file mixing [C, 1, K] and [C, K, 1]
+ *                      is rejected. [C, 1, 1] is ambiguous and ignored.
+ *   experts_unstacked  some normalised name starts with model.layers.N.mlp.experts.
+ *                      (HF per-expert tensors, or HF Qwen3.5-MoE fused experts.gate_up_proj)
+ *   norms_zero_centred = conv_c1k || experts_unstacked  (mlx-lm's conversion does the
+ *                      conv transpose, the expert stacking and the +1 together, so either
+ *                      leftover means the +1 was not applied either)
+ *   hf_layout          = norms_zero_centred
+ *   hf_names           stored names used the model.language_model. prefix. Informational
+ *                      only: exports that keep HF names but hold MLX-converted tensors
+ *                      exist, so the prefix alone does not decide the norm convention. */
 typedef struct bs_ckpt_layout {
-    int hf_layout;          /* 1 if any of the below was detected */
+    int hf_layout;          /* 1 if any conversion below is needed */
     int norms_zero_centred; /* add 1 to the five norm kinds (not linear_attn.norm) */
     int conv_c1k;           /* conv1d stored [C, 1, K] instead of [C, K, 1] */
     int experts_unstacked;  /* mlp.experts.E.* per-expert tensors (or fused gate_up_proj) */
+    int hf_names;           /* stored names used model.language_model.* (see above) */
 } bs_ckpt_layout;
 
 typedef struct bs_checkpoint {
@@ -35,8 +51,9 @@ typedef struct bs_checkpoint {
     bs_ckpt_tensor *tensors; /* sorted by normalised name */
     size_t n_tensors;
     size_t n_skipped_vision; /* vision_tower.* / model.visual.* tensors ignored */
-    size_t n_skipped_mtp;    /* MTP tensors ignored (in shards and sidecars) */
-    size_t n_sidecars;       /* MTP sidecar files seen and not mapped */
+    size_t n_skipped_mtp;    /* MTP tensors ignored: in mapped shards, plus index entries
+                                that point into sidecars (sidecars themselves are not read) */
+    size_t n_sidecars;       /* MTP sidecar files in the directory, never mapped */
     uint64_t bytes_on_disk;  /* sum of mapped shard sizes */
     bs_ckpt_layout layout;
 } bs_checkpoint;
