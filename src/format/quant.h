@@ -4,6 +4,7 @@
 #ifndef BOSON_FORMAT_QUANT_H
 #define BOSON_FORMAT_QUANT_H
 
+#include "boson.h"
 #include "format/dtype.h"
 
 #include <stdint.h>
@@ -40,9 +41,19 @@ typedef struct bs_qmat {
 const char *bs_wformat_str(const bs_wformat *f, char *buf, int bufsize);
 /* 1 if both describe the same storage format (kind, bits, group, dtype). */
 int bs_wformat_equal(const bs_wformat *a, const bs_wformat *b);
-/* Bytes of one row of codes for `cols` inputs (cols*bits/8 for quantized, cols*elem for dense). */
+/* Bytes of one row of codes for `cols` inputs (cols*bits/8 for quantized, cols*elem for dense);
+ * 0 on overflow. */
 uint64_t bs_wformat_row_bytes(const bs_wformat *f, uint64_t cols);
 /* Total bytes (codes + scales + biases) of a rows x cols matrix; 0 on overflow. */
 uint64_t bs_wformat_matrix_bytes(const bs_wformat *f, uint64_t rows, uint64_t cols);
+
+/* BOSON_OK if the (kind, bits, group, dtype) combination is one MLX can write. */
+boson_status bs_wformat_check(const bs_wformat *f, boson_error *err);
+/* Format check plus cols % group == 0, size without overflow and non-NULL pointers. */
+boson_status bs_qmat_check(const bs_qmat *m, boson_error *err);
+/* View of expert e of a stacked [E, rows_per_expert, cols] matrix (stack->rows = E * rows):
+ * plain pointer offsets, computed with checked arithmetic. Fails if e is out of range. */
+boson_status bs_qmat_slice_expert(const bs_qmat *stack, uint64_t e, uint64_t rows_per_expert,
+                                  bs_qmat *out, boson_error *err);
 
 #endif
