@@ -220,7 +220,7 @@ CHECK_TEST(opens_mapped_file)
     free(j);
 }
 
-CHECK_TEST(accepts_hf_padded_header_and_empty_object)
+CHECK_TEST(accepts_padding_null_metadata_and_empty_object)
 {
     /* HF writer pads the header with spaces to a multiple of 8. */
     const char *j = "{\"x\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}     ";
@@ -231,6 +231,15 @@ CHECK_TEST(accepts_hf_padded_header_and_empty_object)
     CHECK(bs_st_parse(img, size, "p.safetensors", &f, &err) == BOSON_OK);
     CHECK_EQ_U64(f.n_tensors, 1);
     CHECK_EQ_U64(f.header_len, strlen(j));
+    bs_st_close(&f);
+    free(img);
+
+    /* mx.save_safetensors without metadata writes "__metadata__":null. */
+    img = image_from_json("{\"__metadata__\":null,\"x\":{\"data_offsets\":[0,1],\"dtype\":"
+                          "\"U8\",\"shape\":[1]}}",
+                          1, &size);
+    CHECK(bs_st_parse(img, size, "n.safetensors", &f, &err) == BOSON_OK);
+    CHECK_EQ_U64(f.n_tensors, 1);
     bs_st_close(&f);
     free(img);
 
@@ -481,7 +490,7 @@ int main(void)
                         (const check_case[]){
                             CHECK_CASE(parses_every_dtype_unaligned),
                             CHECK_CASE(opens_mapped_file),
-                            CHECK_CASE(accepts_hf_padded_header_and_empty_object),
+                            CHECK_CASE(accepts_padding_null_metadata_and_empty_object),
                             CHECK_CASE(zero_size_tensor_inside_another_range_is_not_an_overlap),
                             CHECK_CASE(rejects_short_files),
                             CHECK_CASE(rejects_truncated_shard),
