@@ -33,8 +33,17 @@ AI __m256i codes8(const uint8_t *p, const int bits)
         v = _mm256_srlv_epi32(v, _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
         return _mm256_and_si256(v, _mm256_set1_epi32(15));
     }
-    uint64_t u = 0;
-    memcpy(&u, p, (size_t)bits);
+    /* the b bytes of the 8 codes, loaded in register-sized pieces (no byte-wise copy
+     * through the stack, which would stall store forwarding) */
+    uint64_t u;
+    if (bits == 2)
+        u = bs_load_u16(p);
+    else if (bits == 3)
+        u = bs_load_u16(p) | (uint64_t)p[2] << 16;
+    else if (bits == 5)
+        u = bs_load_u32(p) | (uint64_t)p[4] << 32;
+    else
+        u = bs_load_u32(p) | (uint64_t)bs_load_u16(p + 4) << 32;
 #define O_(k) (char)((bits * (k)) / 8)
 #define S_(k) ((bits * (k)) % 8)
     const __m128i idx =

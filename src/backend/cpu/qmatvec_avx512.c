@@ -3,7 +3,7 @@
  * bs_cpu_isa_supported(BS_CPU_AVX512). Same structure as qmatvec_avx2.c.
  *
  * Codes are decoded 16 at a time: 16 codes of b bits are exactly 2b bytes of the row stream,
- * read with a byte-masked load (never past the codes). 4-bit: spread two dwords over the
+ * read in register-sized pieces (never past the codes). 4-bit: spread two dwords over the
  * lanes and shift by 4k. 8-bit: zero-extend bytes. Other widths: shuffle the 16-bit window
  * holding code k into lane k, then shift by bk mod 8 and mask. */
 #include "backend/cpu/qdecode.h"
@@ -29,7 +29,18 @@ AI __m512i codes16(const uint8_t *p, const int bits)
             d, _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28));
         return _mm512_and_si512(d, _mm512_set1_epi32(15));
     }
-    __m128i v = _mm_maskz_loadu_epi8((__mmask16)((1u << (2 * bits)) - 1u), p);
+    /* the 2b bytes of the 16 codes, loaded in register-sized pieces (never past them) */
+    __m128i v;
+    if (bits == 2)
+        v = _mm_cvtsi32_si128((int)bs_load_u32(p));
+    else if (bits == 3)
+        v = _mm_cvtsi64_si128((long long)(bs_load_u32(p) | (uint64_t)bs_load_u16(p + 4) << 32));
+    else if (bits == 5)
+        v = _mm_insert_epi16(_mm_loadl_epi64((const __m128i *)(const void *)p), bs_load_u16(p + 8),
+                             4);
+    else
+        v = _mm_insert_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p),
+                             (int)bs_load_u32(p + 8), 2);
 #define O_(k) (char)((bits * (k)) / 8)
 #define S_(k) ((bits * (k)) % 8)
     const __m256i idx = _mm256_setr_epi8(
