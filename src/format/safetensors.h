@@ -16,10 +16,10 @@ typedef struct bs_tensor {
     bs_dtype dtype;
     int ndim;
     uint64_t shape[BS_MAX_DIMS];
-    uint64_t nbytes;        /* product(shape) * dtype size, checked */
-    uint64_t offset;        /* absolute byte offset of the data in the file */
-    const uint8_t *data;    /* view into the mapping (may be unaligned) */
-    const char *file;       /* path of the file holding it (owned by the bs_st_file) */
+    uint64_t nbytes;     /* product(shape) * dtype size, checked */
+    uint64_t offset;     /* absolute byte offset of the data in the file */
+    const uint8_t *data; /* view into the mapping (may be unaligned) */
+    const char *file;    /* path of the file holding it (owned by the bs_st_file) */
 } bs_tensor;
 
 typedef struct bs_st_file {
