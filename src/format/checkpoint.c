@@ -56,10 +56,12 @@ int bs_ckpt_normalise_name(const char *stored, char *buf, size_t bufsize, const 
     } else if (starts_with(stored, "model.language_model.")) {
         head = "model.";
         rest = stored + strlen("model.language_model.");
-    } else if (starts_with(stored, "language_model.lm_head") &&
-               (stored[22] == '.' || stored[22] == '\0')) {
-        head = "lm_head";
-        rest = stored + strlen("language_model.lm_head");
+    } else if (starts_with(stored, "language_model.lm_head")) {
+        const char *after = stored + strlen("language_model.lm_head");
+        if (*after == '.' || *after == '\0') { /* not language_model.lm_headx */
+            head = "lm_head";
+            rest = after;
+        }
     }
     /* MTP tensors under any prefix spelling (language_model.model.mtp.* included). */
     int is_mtp = head[0] == 'm' && starts_with(rest, "mtp.");
