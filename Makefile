@@ -94,7 +94,7 @@ check-unit: $(TEST_BIN) $(BUILD)/boson
 	@echo "== C unit tests ($(BUILD)) =="
 	@tests/run_unit.sh $(BUILD)/tests
 
-check-py: $(BUILD)/boson
+check-py: $(BUILD)/boson fixtures
 	@echo "== pytest =="
 	@BOSON_BIN=$(abspath $(BUILD)/boson) .venv/bin/python -m pytest tests/py -q
 
