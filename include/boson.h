@@ -71,6 +71,63 @@ typedef struct boson_inspect_options {
 boson_status boson_inspect(const char *model_dir, const boson_inspect_options *options, FILE *out,
                            boson_error *err);
 
+/* ---- sessions: one sequence's state (KV cache + GDN state) over an engine ---- */
+
+/* Vocabulary size V of the loaded model (logits have V entries per position). */
+int64_t boson_engine_vocab_size(const boson_engine *engine);
+
+typedef struct boson_session_options {
+    int prefill_chunk; /* tokens per prefill batch (0 = default 256) */
+} boson_session_options;
+
+void boson_session_options_init(boson_session_options *options);
+
+boson_status boson_session_create(boson_engine *engine, const boson_session_options *options,
+                                  boson_session **out, boson_error *err);
+void boson_session_free(boson_session *session);
+
+/* Appends n tokens (prefilled in batches of prefill_chunk) and writes logits: with
+ * all_logits, [n, V] floats (one row per appended token); else [V] for the last token.
+ * logits_out may be NULL (state update only). Token ids must be in [0, V). */
+boson_status boson_session_eval(boson_session *session, const int32_t *tokens, size_t n,
+                                float *logits_out, int all_logits, boson_error *err);
+
+/* Number of tokens consumed (the position of the next token). */
+int64_t boson_session_position(const boson_session *session);
+
+/* Back to an empty sequence. */
+void boson_session_reset(boson_session *session);
+
+/* Snapshots of the whole state. include_kv != 0 copies the KV cache too (restorable from
+ * any later state); include_kv == 0 copies only the recurrent state and restores by
+ * truncating the KV cache to the snapshot's position (fails, naming the reason, if the KV
+ * entries below it were rewritten since). Restoring then replaying tokens gives
+ * bit-identical logits. A snapshot must be freed before its session. */
+typedef struct boson_snapshot boson_snapshot;
+boson_status boson_session_snapshot(boson_session *session, int include_kv, boson_snapshot **out,
+                                    boson_error *err);
+boson_status boson_session_restore(boson_session *session, const boson_snapshot *snapshot,
+                                   boson_error *err);
+int64_t boson_snapshot_position(const boson_snapshot *snapshot);
+void boson_session_free_snapshot(boson_snapshot *snapshot);
+
+/* Weight dispatches (kernel calls) since the session was created, per projection-set kind
+ * of the model plan, plus the matrices outside any set. */
+typedef struct boson_stats {
+    uint64_t gdn_in;         /* GDN input projections */
+    uint64_t attn_qkv;       /* attention q/k/v */
+    uint64_t mlp_gate_up;    /* dense MLP gate/up */
+    uint64_t shared_gate_up; /* shared expert gate/up */
+    uint64_t router;         /* router + shared-expert gate */
+    uint64_t expert_gate_up; /* routed experts gate/up (per selected expert) */
+    uint64_t single;         /* out_proj, o_proj, down projections, lm_head */
+    uint64_t chunks;         /* forward calls (prefill batches + decode steps) */
+    uint64_t tokens;         /* tokens processed */
+    int gdn_layers, attn_layers;
+} boson_stats;
+
+void boson_session_stats(const boson_session *session, boson_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,8 @@ static void usage(FILE *out)
             "usage: boson <command> [options]\n\n"
             "commands:\n"
             "  inspect <model-dir>   architecture, per-tensor formats, dispatch plan, sizes\n"
+            "  logits <model-dir>    logits of a token list (top-5, or all as .npy)\n"
+            "  generate <model-dir>  greedy decoding from a token list\n"
             "  help                  this text\n\n"
             "Run 'boson <command> --help' for the options of a command.\n"
             "Exit codes: 0 ok, 1 usage, 2 model/load error, 3 runtime error.\n",
@@ -35,6 +37,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "inspect"))
         return bs_cmd_inspect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "logits"))
+        return bs_cmd_logits(argc - 1, argv + 1);
+    if (!strcmp(cmd, "generate"))
+        return bs_cmd_generate(argc - 1, argv + 1);
     fprintf(stderr, "boson: unknown command '%s' (try 'boson help')\n", cmd);
     return BS_EXIT_USAGE;
 }
