@@ -6,7 +6,11 @@
 #include <pcre2.h>
 #include <string.h>
 
-#define WS_CLASS_BODY "\\s\\x{85}"
+/* Unicode White_Space, the meaning of \s in Oniguruma (and Rust). PCRE2's UCP \s also
+ * matches U+180E, which stopped being a space in Unicode 6.3, so \s is spelled out. */
+#define WS_CLASS_BODY                                                                     \
+    "\\t-\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}" \
+    "\\x{205F}\\x{3000}"
 
 boson_status bs_regex_translate(const char *pat, size_t n, bs_bytes_buf *out, const char *where,
                                 boson_error *err)

@@ -1,10 +1,11 @@
 /* Pre-tokenisation: the tokenizer.json "Split" regex (behaviour Isolated) run with PCRE2.
  *
  * HF tokenizers compiles its patterns with Oniguruma, where \s is the Unicode White_Space
- * property; PCRE2's \s (UCP) lacks U+0085. bs_regex_translate rewrites \s and \S so both engines
- * agree; everything else (\p{L}, \p{N}, \p{M}, (?i:...), (?!...)) means the same in both.
- * Patterns are compiled with PCRE2_UTF | PCRE2_UCP and JIT-compiled when the JIT is available;
- * subjects must be valid UTF-8 (they are matched with PCRE2_NO_UTF_CHECK).
+ * property; PCRE2's \s (UCP) also matches U+180E. bs_regex_translate spells \s and \S out as
+ * White_Space classes so both engines agree; everything else (\p{L}, \p{N}, \p{M}, (?i:...),
+ * (?!...)) means the same in both. Patterns are compiled with PCRE2_UTF | PCRE2_UCP and
+ * JIT-compiled when the JIT is available; subjects must be valid UTF-8 (they are matched with
+ * PCRE2_NO_UTF_CHECK).
  *
  * A bs_pretok is immutable once built and may be shared between threads; each thread passes
  * its own bs_pretok_scratch. */

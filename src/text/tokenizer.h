@@ -23,10 +23,12 @@
  * the call (correct, slower: no cache reuse). Decoding needs no state.
  *
  * Known divergences from HF tokenizers (documented, tested where possible):
- *   - Unicode versions: the split regex uses PCRE2's tables (10.42: Unicode 14), HF's regex
- *     engine has newer ones (Unicode 15.1), and NFC uses utf8proc (Unicode 15) where HF has
- *     older normalisation tables; code points assigned or changed after Unicode 14 (and
- *     decompositions added after ~Unicode 9) can tokenize differently.
+ *   - Unicode versions: the split regex uses PCRE2's tables (10.42: Unicode 14) while HF's
+ *     regex engine knows later versions (letters and digits added in Unicode 15/16, such as
+ *     U+1C89 or the Kaktovik digits U+1D2C0.., can split differently), and NFC uses utf8proc
+ *     (Unicode 15) where HF has older normalisation tables (decompositions added after about
+ *     Unicode 9, such as U+11935 U+11930, compose here and not in HF). Text made of code points
+ *     assigned in Unicode 14 gives HF's ids (tested on every such code point below U+3400).
  *   - single_word uses a category-based word test (letters, marks, Nd, Nl, Pc, ZWNJ/ZWJ).
  */
 #ifndef BOSON_TEXT_TOKENIZER_H

@@ -282,7 +282,8 @@ def mixed_doc(rng, n):
             parts.append("".join(rng.choice("aeiouxyzé") + rng.choice(MARKS) * rng.randrange(1, 3)
                                  for _ in range(rng.randrange(1, 6))))
         elif k == 8:
-            parts.append(rng.choice([" ", "\t", "\n", "\r\n", "\r", "\u3000", "\xa0", "\x85", "\u2028"])
+            parts.append(rng.choice([" ", "\t", "\n", "\r\n", "\r", "\u3000", "\xa0", "\x85", "\u2028",
+                                    "\u180e", "\u200b", "\ufeff", "\x1c"])
                          * rng.randrange(1, 70))
         elif k == 9:
             parts.append(str(rng.randrange(10 ** rng.randrange(1, 25))))
@@ -365,6 +366,22 @@ def test_qwen3_literal_mode(qwen3, hf_qwen3):
     for piece, _ in hf_qwen3.pre_tokenizer.pre_tokenize_str(hf_qwen3.normalizer.normalize_str(text)):
         want += [t.id for t in hf_qwen3.model.tokenize(piece)]
     assert got == want
+
+
+def test_codepoint_sweep(qwen3, hf_qwen3):
+    """Every code point below U+3400 and in a few symbol blocks, in contexts where the split
+    regex classes (\\s, \\p{L}, \\p{N}, \\p{M}) decide the pieces. PCRE2's own \\s would match
+    U+180E here, Oniguruma's does not.
+    """
+    cps = [c for c in list(range(1, 0x3400)) + list(range(0xFE00, 0x10000)) + list(range(0x1F300, 0x1FB00))
+           if not 0xD800 <= c < 0xE000 and unicodedata.category(chr(c)) != "Cn"]
+    # Unassigned in Unicode 14 (PCRE2 10.42's tables) are left out: HF's regex engine knows
+    # later versions (e.g. U+1C89 is a letter there, U+1D2C0.. Kaktovik digits are \\p{N}).
+    docs = []
+    for cp in cps:
+        c = chr(cp)
+        docs += ["a" + c + c + " b", " " + c + "y", "x " + c, "1" + c + "\n" + c + "'s"]
+    compare(qwen3, hf_qwen3, docs, check_decode=False)
 
 
 def test_invalid_utf8_is_replaced(qwen3, hf_qwen3):
