@@ -77,9 +77,9 @@ typedef struct bs_config {
     int norm_topk_prob;
 
     /* quantization */
-    int has_quantization;     /* a quantization dict is present */
-    bs_qspec quant_default;   /* global mode/bits/group */
-    bs_qoverride *overrides;  /* per-module entries, in file order */
+    int has_quantization;    /* a quantization dict is present */
+    bs_qspec quant_default;  /* global mode/bits/group */
+    bs_qoverride *overrides; /* per-module entries, in file order */
     size_t n_overrides;
 
     int separate_gdn_proj; /* use_separate_gdn_projections: -1 absent, 0 false, 1 true */
