@@ -64,10 +64,7 @@ boson_status bs_state_init(bs_state *s, bs_backend *be, const bs_config *cfg, bo
                                 "state: out of memory for the GDN state of layer %d", i);
         }
     }
-    /* attention layers: remember which ones by a non-NULL k after the first reserve */
-    for (int i = 0; i < s->n_layers; i++)
-        if (cfg->layer_is_attention[i])
-            s->layers[i].k = s->layers[i].v = NULL;
+    /* attention layers keep k = v = NULL until the first bs_state_reserve */
     return BOSON_OK;
 }
 
