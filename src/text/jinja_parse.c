@@ -274,7 +274,7 @@ static jnode *parse_filter_expr(parser *P, jnode *node)
         } else if (is_name(P, "is")) {
             node = parse_test(P, node);
         } else if (is_op(P, "(")) {
-            jnode *c = mk(P, JN_CALL, cur(P)->off);
+            jnode *c = mk(P, JN_CALL, node->off);
             c->a = node;
             parse_call_args(P, c);
             node = c;
@@ -354,7 +354,7 @@ static jnode *parse_postfix(parser *P, jnode *node)
             }
             node = g;
         } else if (is_op(P, "(")) {
-            jnode *c = mk(P, JN_CALL, t->off);
+            jnode *c = mk(P, JN_CALL, node->off);
             c->a = node;
             parse_call_args(P, c);
             node = c;
