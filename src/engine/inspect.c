@@ -240,6 +240,7 @@ static void write_text(const bs_loaded *l, const boson_inspect_options *opt, FIL
 
     /* counts per format */
     fmt_count counts[32];
+    memset(counts, 0, sizeof counts);
     int nc = 0;
     for (size_t i = 0; i < p->n_weights; i++) {
         const bs_weight *w = &p->weights[i];

@@ -173,6 +173,8 @@ static void to_logprobs(float *x, size_t n)
     double sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += exp((double)x[i] - m);
+    if (!(sum > 0)) /* cannot happen: the maximum contributes exp(0) = 1 */
+        return;
     float lse = m + (float)log(sum);
     for (size_t i = 0; i < n; i++)
         x[i] -= lse;

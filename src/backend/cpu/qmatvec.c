@@ -2,6 +2,8 @@
  * dequant_span + dot, and grouped dispatch over concatenated rows. */
 #include "backend/cpu/qmatvec.h"
 
+#include <cpuid.h>
+
 #include "base/error.h"
 
 /* Columns dequantized at a time by the matmul: a multiple of every group size (16..128). */
@@ -20,17 +22,26 @@ static bs_cpu_kernels ref_kernels(void)
     return k;
 }
 
+/* F16C from CPUID leaf 1 (ECX bit 29): not every compiler's __builtin_cpu_supports knows
+ * the "f16c" name. */
+static int has_f16c(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    return (c & bit_F16C) != 0;
+}
+
 int bs_cpu_isa_supported(bs_cpu_isa isa)
 {
     switch (isa) {
     case BS_CPU_REF: return 1;
     case BS_CPU_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     case BS_CPU_AVX512:
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-               __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+               __builtin_cpu_supports("fma") && has_f16c();
     }
     return 0;
 }
