@@ -20,6 +20,30 @@ struct bs_chat_template {
 void bs_chat_render_opts_init(bs_chat_render_opts *o)
 {
     memset(o, 0, sizeof *o);
+    o->hf_normalize = 1;
+}
+
+/* transformers' _normalize_chat_messages + _alias_reasoning_fields on one message. */
+static jv hf_normalize_message(jv_heap *h, jv m, size_t index)
+{
+    if (m.kind != JV_DICT)
+        jv_fail(h, BOSON_ERR_INVALID_ARG, "chat template: message %zu is not a JSON object", index);
+    jv d = jv_dict_new(h, m.u.d->len + 2);
+    jv reasoning = jv_none();
+    static const char *const fields[] = {"reasoning_content", "thinking", "reasoning"};
+    for (int f = 0; f < 3 && reasoning.kind == JV_NONE; f++) {
+        jv v;
+        if (jv_dict_get_s(m, fields[f], strlen(fields[f]), &v) && v.kind != JV_NONE)
+            reasoning = v;
+    }
+    if (reasoning.kind != JV_NONE)
+        jv_dict_set(h, d, jv_str_c(h, "thinking"), reasoning);
+    for (size_t i = 0; i < m.u.d->len; i++)
+        if (m.u.d->v[i].kind != JV_NONE)
+            jv_dict_set(h, d, m.u.d->k[i], m.u.d->v[i]);
+    if (reasoning.kind != JV_NONE)
+        jv_dict_set(h, d, jv_str_c(h, "reasoning_content"), reasoning);
+    return d;
 }
 
 /* The lexer and parser give messages with location; keep them, set the status. */
@@ -176,7 +200,16 @@ boson_status bs_chat_template_render(const bs_chat_template *t, const bs_chat_re
     }
     jv_heap *h = &rs->heap;
     jscope *globals = jscope_new(h, NULL);
-    jscope_set(h, globals, "messages", jv_from_json(h, in.messages));
+    jv messages = jv_from_json(h, in.messages);
+    if (o->hf_normalize) {
+        if (messages.u.l->len == 0)
+            jv_fail(h, BOSON_ERR_INVALID_ARG,
+                    "Cannot apply chat template to an empty conversation. Provide at least one "
+                    "message.");
+        for (size_t i = 0; i < messages.u.l->len; i++)
+            messages.u.l->v[i] = hf_normalize_message(h, messages.u.l->v[i], i);
+    }
+    jscope_set(h, globals, "messages", messages);
     jscope_set(h, globals, "tools",
                in.tools && !json_is_null(in.tools) ? jv_from_json(h, in.tools) : jv_none());
     jscope_set(h, globals, "documents", jv_none());

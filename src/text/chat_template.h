@@ -18,10 +18,9 @@
  * (evaluation error, limit reached), BOSON_ERR_NOMEM. Messages read
  * "chat template line 12, column 5: unknown filter 'wordcount'".
  *
- * The renderer passes messages as given: transformers' own pre-processing of messages
- * (dropping None-valued keys, copying `reasoning`/`thinking` into `reasoning_content`) is the
- * caller's business. A loaded template is immutable; rendering from several threads at once is
- * safe. */
+ * Special tokens (bos_token, eos_token, ...) that transformers adds to the variables are the
+ * caller's to pass in `extra`. A loaded template is immutable; rendering from several threads at
+ * once is safe. */
 #ifndef BOSON_TEXT_CHAT_TEMPLATE_H
 #define BOSON_TEXT_CHAT_TEMPLATE_H
 
@@ -47,6 +46,12 @@ typedef struct bs_chat_render_opts {
     const json_t *tools;
     const json_t *extra;
     int add_generation_prompt;
+    /* Pre-process messages as transformers' apply_chat_template does before rendering (set by
+     * bs_chat_render_opts_init): reject an empty conversation, drop the keys of each message
+     * whose value is null, and copy the first non-null of reasoning_content / thinking /
+     * reasoning into both `thinking` (first key) and `reasoning_content`. 0 renders the
+     * messages exactly as given. */
+    int hf_normalize;
     /* Clock of strftime_now(); NULL: the current local time. */
     const struct tm *now;
     /* Limits (0: default): rendered bytes (16 MiB), interpreter memory (512 MiB), evaluation

@@ -43,6 +43,7 @@ class RenderOpts(ctypes.Structure):
         ("tools", ctypes.c_void_p),
         ("extra", ctypes.c_void_p),
         ("add_generation_prompt", ctypes.c_int),
+        ("hf_normalize", ctypes.c_int),
         ("now", ctypes.c_void_p),
         ("max_output", ctypes.c_size_t),
         ("max_memory", ctypes.c_size_t),
@@ -99,7 +100,8 @@ def lib():
     return L
 
 
-def c_render(L, template, messages, tools=None, add_generation_prompt=False, **extra):
+def c_render(L, template, messages, tools=None, add_generation_prompt=False, hf_normalize=False,
+             **extra):
     tb = template.encode("utf-8")
     opts = RenderOpts()
     keep = []
@@ -113,6 +115,7 @@ def c_render(L, template, messages, tools=None, add_generation_prompt=False, **e
     opts.tools_json = cstr(tools) if tools is not None else None
     opts.extra_json = cstr(extra) if extra else None
     opts.add_generation_prompt = 1 if add_generation_prompt else 0
+    opts.hf_normalize = 1 if hf_normalize else 0
     tm = StructTm(FIXED_NOW.second, FIXED_NOW.minute, FIXED_NOW.hour, FIXED_NOW.day,
                   FIXED_NOW.month - 1, FIXED_NOW.year - 1900, (FIXED_NOW.weekday() + 1) % 7,
                   FIXED_NOW.timetuple().tm_yday - 1, 0, 0, b"UTC")
@@ -321,6 +324,7 @@ OPTION_SETS = [
     dict(add_generation_prompt=True, enable_thinking=False),
     dict(add_generation_prompt=True, enable_thinking=True),
     dict(add_generation_prompt=True, add_vision_id=True),
+    dict(add_generation_prompt=True, preserve_thinking=True),
 ]
 
 
@@ -328,8 +332,25 @@ def qwen3_template():
     return json.loads(QWEN3_CONFIG.read_text())["chat_template"]
 
 
+def qwen36_template():
+    """The Qwen3.6 form, derived from the Qwen3.5 file by the two differences the reference
+    (tokenizer-and-chat.md §9.8) names: a preserve_thinking switch for earlier reasoning, and
+    JSON for every non-string tool-call argument."""
+    t = QWEN35_TEMPLATE.read_text()
+    old_cond = "{%- if loop.index0 > ns.last_query_index %}"
+    new_cond = ("{%- if (preserve_thinking is defined and preserve_thinking is true) or "
+                "(loop.index0 > ns.last_query_index) %}")
+    old_arg = ("{%- set args_value = args_value | tojson | safe if args_value is mapping or "
+               "(args_value is sequence and args_value is not string) else args_value | string %}")
+    new_arg = ("{%- set args_value = args_value | string if args_value is string else "
+               "args_value | tojson | safe %}")
+    assert t.count(old_cond) == 1 and t.count(old_arg) == 1
+    return t.replace(old_cond, new_cond).replace(old_arg, new_arg)
+
+
 TEMPLATES = {
     "qwen3.5": lambda: QWEN35_TEMPLATE.read_text(),
+    "qwen3.6": qwen36_template,
     "qwen3": qwen3_template,
 }
 
@@ -342,6 +363,107 @@ def test_real_templates(lib, tname, conv, opt):
     options = dict(OPTION_SETS[opt])
     agp = options.pop("add_generation_prompt")
     check_same(lib, TEMPLATES[tname](), messages, tools, agp, **options)
+
+
+def random_conversation(rng):
+    """A random but well-formed-ish conversation: roles, contents with edge whitespace and
+    think tags, reasoning_content, tool calls with every argument type, tool results."""
+    texts = ["hi", "  padded  ", "\n\nnewlines\n", "", "ünïcødé 🌍", "<think>\nr\n</think>\n\nanswer",
+             "<think>only open", "x</think>y</think>\nz", "<tool_response>\nt\n</tool_response>",
+             "tab\tsep", "quote ' and \"", "a\u00a0b\u3000"]
+    values = [1, -2, 0.5, 1e16, True, False, None, "s", "", [1, "a"], {"k": {"n": [None]}}, [],
+              {}, "multi\nline"]
+    msgs = []
+    if rng.random() < 0.5:
+        msgs.append({"role": "system", "content": rng.choice(texts)})
+    for _ in range(rng.randint(1, 7)):
+        r = rng.random()
+        if r < 0.4:
+            msgs.append({"role": "user", "content": rng.choice(texts)})
+        elif r < 0.8:
+            m = {"role": "assistant", "content": rng.choice(texts)}
+            if rng.random() < 0.4:
+                m["reasoning_content"] = rng.choice(texts)
+            if rng.random() < 0.4:
+                calls = []
+                for _ in range(rng.randint(1, 3)):
+                    args = {f"p{i}": rng.choice(values) for i in range(rng.randint(0, 3))}
+                    if rng.random() < 0.3:
+                        args = json.dumps(args)
+                    fn = {"name": rng.choice(["f", "get_weather", "ß"]), "arguments": args}
+                    calls.append({"type": "function", "function": fn} if rng.random() < 0.8
+                                 else fn)
+                m["tool_calls"] = calls
+            msgs.append(m)
+        else:
+            for _ in range(rng.randint(1, 3)):
+                msgs.append({"role": "tool", "content": rng.choice(texts)})
+    if rng.random() < 0.8:
+        msgs.append({"role": "user", "content": rng.choice(texts)})
+    tools = rng.choice([None, [], [WEATHER_TOOL], [WEATHER_TOOL, SEARCH_TOOL]])
+    return msgs, tools
+
+
+@pytest.mark.parametrize("tname", sorted(TEMPLATES))
+def test_random_conversations(lib, tname):
+    import random
+    rng = random.Random(20260307)
+    tpl = TEMPLATES[tname]()
+    outcomes = {"ok": 0, "error": 0, "syntax-error": 0}
+    for _ in range(400):
+        msgs, tools = random_conversation(rng)
+        options = dict(rng.choice(OPTION_SETS))
+        agp = options.pop("add_generation_prompt")
+        outcomes[check_same(lib, tpl, msgs, tools, agp, **options)[0]] += 1
+    # successful renderings and (for the Qwen3.5 family) raise_exception paths were exercised
+    assert outcomes["ok"] > 100, outcomes
+    if tname != "qwen3":
+        assert outcomes["error"] > 10, outcomes
+
+
+def hf_apply_chat_template(template, messages, tools, add_generation_prompt, **extra):
+    """What tokenizer.apply_chat_template(tokenize=False) renders: transformers normalises the
+    messages (drops None-valued keys) and aliases reasoning fields before the template runs."""
+    from transformers.utils import chat_template_utils as ctu
+    conv = ctu._normalize_chat_messages(messages)
+    if not conv:
+        raise ValueError("empty conversation")
+    compiled = _hf_compile(template)
+    chat = ctu._alias_reasoning_fields(ctu._plain_template_data(conv))
+    return compiled.render(messages=chat, tools=tools, documents=None,
+                           add_generation_prompt=add_generation_prompt, **extra)
+
+
+HF_NORMALIZE_CASES = [
+    [{"role": "user", "content": "q"},
+     {"role": "assistant", "content": None, "tool_calls": [
+         {"type": "function", "function": {"name": "f", "arguments": {"a": 1}}}]},
+     {"role": "tool", "content": "r", "name": None}],
+    [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "reasoning": "R"}],
+    [{"role": "user", "content": "q"},
+     {"role": "assistant", "content": "a", "thinking": "T", "reasoning_content": None}],
+    [{"role": "user", "content": "q"},
+     {"role": "assistant", "content": "a", "thinking": "T", "reasoning_content": "RC"}],
+    [{"role": "user", "content": "q", "reasoning": None}],
+    [],
+]
+
+
+@pytest.mark.parametrize("tname", sorted(TEMPLATES))
+@pytest.mark.parametrize("idx", range(len(HF_NORMALIZE_CASES)))
+def test_hf_message_normalisation(lib, tname, idx):
+    pytest.importorskip("transformers")
+    tpl = TEMPLATES[tname]()
+    msgs = HF_NORMALIZE_CASES[idx]
+    tpl_dump = tpl + "{{ messages|tojson }}"  # the normalised messages themselves, key order too
+    for t in (tpl, tpl_dump):
+        try:
+            want = hf_apply_chat_template(t, msgs, None, True)
+        except Exception:  # noqa: BLE001
+            with pytest.raises(CRenderError):
+                c_render(lib, t, msgs, None, True, hf_normalize=True)
+            continue
+        assert c_render(lib, t, msgs, None, True, hf_normalize=True) == want
 
 
 def test_qwen35_rendered_examples(lib):

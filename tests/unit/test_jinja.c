@@ -271,6 +271,8 @@ CHECK_TEST(standard_variables)
     CHECK_RENDER("{{ messages[0].content }}|{{ tools is none }}|{{ add_generation_prompt }}|"
                  "{{ enable_thinking is defined }}",
                  NULL, "hi|True|False|False");
+    /* transformers' message normalisation: null keys dropped, reasoning aliased */
+    CHECK_RENDER("{{ messages[0].keys()|list }}", NULL, "['role', 'content']");
     CHECK_RENDER("{{ enable_thinking }}{{ bos_token }}",
                  "{\"enable_thinking\":false,\"bos_token\":\"<s>\"}", "False<s>");
 }
@@ -355,6 +357,10 @@ CHECK_TEST(bad_inputs_are_reported)
     bs_chat_template *t;
     REQUIRE(bs_chat_template_load(&t, "{{ messages|length }}", 21, &err) == BOSON_OK);
     o.extra_json = NULL;
+    /* transformers refuses an empty conversation; raw mode renders it */
+    CHECK_EQ_U64(bs_chat_template_render(t, &o, &out, &n, &err), BOSON_ERR_INVALID_ARG);
+    CHECK_CONTAINS(err.message, "empty conversation");
+    o.hf_normalize = 0;
     for (int i = 0; i < 3; i++) {
         REQUIRE(bs_chat_template_render(t, &o, &out, &n, &err) == BOSON_OK);
         CHECK_STR_EQ(out, "0");
