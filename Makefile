@@ -33,6 +33,10 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 SAN_LD  := -fsanitize=address,undefined
 LDFLAGS += $(if $(filter 1,$(SAN)),$(SAN_LD))
 
+# Reference data shared with the project (tokenizer, template, vectors) lives beside the clone.
+export BOSON_SHARED ?= $(abspath ../shared)
+export BOSON_SHARED_DATA ?= $(abspath ../shared/data)
+
 LIB_SRC := $(shell find src -name '*.c' -not -path 'src/cli/*' -not -path 'src/backend/cuda/*' | sort)
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -52,7 +56,7 @@ LDLIBS  += -L/usr/local/cuda/lib64 -lcudart -lcublas -lstdc++
 LIB_OBJ += $(CU_OBJ)
 endif
 
-DEMO_FIXTURE ?= qwen3_5_dynamic
+DEMO_FIXTURE ?= qwen3_5-dynamic
 .PHONY: all demo setup test check-unit check-py fuzz fuzz-smoke format format-check lint fixtures clean
 all: $(BUILD)/boson $(BUILD)/libboson.a
 

@@ -23,7 +23,7 @@ tokenizers = pytest.importorskip("tokenizers")
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("BOSON_SHARED", "/work/shared")) / "data"
+DATA = Path(os.environ.get("BOSON_SHARED", str(ROOT.parent / "shared"))) / "data"
 QWEN3_JSON = DATA / "qwen3-tokenizer" / "tokenizer.json"
 QWEN3_CFG = DATA / "qwen3-tokenizer" / "tokenizer_config.json"
 VECTORS = DATA / "tokenizer-vectors"

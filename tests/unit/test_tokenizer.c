@@ -16,7 +16,7 @@
 static const char *data_dir(void)
 {
     const char *d = getenv("BOSON_SHARED_DATA");
-    return d ? d : "/work/shared/data";
+    return d ? d : "../shared/data";
 }
 
 /* ---- small tokenizer built in memory ---- */
