@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void generate_usage(FILE *out)
 {
@@ -26,8 +27,52 @@ static void generate_usage(FILE *out)
             "  --threads N       math threads (0 = online CPUs, default)\n"
             "  --chunk N         prefill batch size in tokens (default 256)\n"
             "  --stats           print weight-dispatch counters as JSON on stderr\n"
+            "  --timing          print prefill and decode wall times as one JSON line on stderr\n"
+            "                    {\"timing\": {...}} (decode = the N-1 steps after the prefill)\n"
             "  -v                print the load log\n"
             "Exit codes: 0 ok, 1 usage, 2 model/load error, 3 runtime error.\n");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Wall times of one run: prefill, and each decode step (one boson_session_eval of one
+ * token; step_s[i] is step i+1 of decode()). */
+typedef struct gen_timing {
+    double prefill_s;
+    double *step_s; /* [n_gen - 1] or NULL when not timing */
+} gen_timing;
+
+/* {"timing": {...}} on one line: totals, the decode rate, and the min / median step (the
+ * median is robust to other load on the machine). */
+static void print_timing(const gen_timing *tm, size_t n_prompt, int n_gen, FILE *out)
+{
+    size_t steps = n_gen > 1 ? (size_t)n_gen - 1 : 0;
+    double total = 0, min = 0, med = 0;
+    for (size_t i = 0; i < steps; i++)
+        total += tm->step_s[i];
+    if (steps) {
+        qsort(tm->step_s, steps, sizeof *tm->step_s, cmp_double);
+        min = tm->step_s[0];
+        med = steps % 2 ? tm->step_s[steps / 2]
+                        : 0.5 * (tm->step_s[steps / 2 - 1] + tm->step_s[steps / 2]);
+    }
+    fprintf(out,
+            "{\"timing\": {\"prompt_tokens\": %zu, \"prefill_s\": %.6f, \"decode_steps\": %zu, "
+            "\"decode_s\": %.6f, \"decode_tok_s\": %.4f, \"step_min_s\": %.6f, "
+            "\"step_median_s\": %.6f}}\n",
+            n_prompt, tm->prefill_s, steps, total, total > 0 ? (double)steps / total : 0.0, min,
+            med);
 }
 
 static int32_t argmax(const float *x, size_t n)
@@ -43,7 +88,7 @@ static int32_t argmax(const float *x, size_t n)
  * non-NULL the tokens fed back are forced[i] instead of the argmax. steps [n, V] receives
  * each step's logits, out[n] the argmax tokens. */
 static int decode(boson_session *s, const float *first, size_t V, int n, const int32_t *forced,
-                  float *steps, int32_t *out)
+                  float *steps, int32_t *out, double *step_s)
 {
     boson_error err = {0};
     memcpy(steps, first, V * sizeof *steps);
@@ -52,10 +97,13 @@ static int decode(boson_session *s, const float *first, size_t V, int n, const i
         out[i] = argmax(row, V);
         if (i + 1 < n) {
             int32_t t = forced ? forced[i] : out[i];
+            double t0 = step_s ? now_s() : 0;
             if (boson_session_eval(s, &t, 1, row + V, 0, &err) != BOSON_OK) {
                 fprintf(stderr, "boson: decode step %d: %s\n", i + 1, err.message);
                 return -1;
             }
+            if (step_s)
+                step_s[i] = now_s() - t0;
         }
     }
     return 0;
@@ -79,7 +127,7 @@ static int check_restore(boson_session *s, const float *first, size_t V, int n, 
             fprintf(stderr, "boson: snapshot: %s\n", err.message);
             goto out;
         }
-    if (decode(s, first, V, n, NULL, steps, gen))
+    if (decode(s, first, V, n, NULL, steps, gen, NULL))
         goto out;
     for (int k = 0; k < 2; k++) {
         const char *what = k ? "full" : "light";
@@ -92,7 +140,7 @@ static int check_restore(boson_session *s, const float *first, size_t V, int n, 
                     (long long)boson_session_position(s), (long long)pos0);
             goto out;
         }
-        if (decode(s, first, V, n, gen, again, gen2))
+        if (decode(s, first, V, n, gen, again, gen2, NULL))
             goto out;
         for (int i = 0; i < n; i++)
             if (memcmp(again + (size_t)i * V, steps + (size_t)i * V, V * sizeof *again)) {
@@ -115,7 +163,7 @@ out:
 int bs_cmd_generate(int argc, char **argv)
 {
     const char *model = NULL, *tokens_s = NULL, *out_path = NULL;
-    int n_gen = 32, threads = 0, chunk = 0, stats = 0, verbose = 0, check = 0;
+    int n_gen = 32, threads = 0, chunk = 0, stats = 0, verbose = 0, check = 0, timing = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -134,6 +182,8 @@ int bs_cmd_generate(int argc, char **argv)
             check = 1;
         } else if (!strcmp(a, "--stats")) {
             stats = 1;
+        } else if (!strcmp(a, "--timing")) {
+            timing = 1;
         } else if (!strcmp(a, "-v")) {
             verbose = 1;
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
@@ -173,6 +223,7 @@ int bs_cmd_generate(int argc, char **argv)
     size_t V = (size_t)boson_engine_vocab_size(eng);
     float *first = NULL, *steps = NULL;
     int32_t *gen = NULL;
+    gen_timing tm = {0, NULL};
     boson_error err = {0};
     if (bs_cli_check_vocab(tok, n, (int64_t)V)) {
         rc = BS_EXIT_USAGE;
@@ -181,20 +232,24 @@ int bs_cmd_generate(int argc, char **argv)
     first = malloc(V * sizeof *first);
     steps = malloc((size_t)n_gen * V * sizeof *steps);
     gen = malloc((size_t)n_gen * sizeof *gen);
-    if (!first || !steps || !gen) {
+    if (timing)
+        tm.step_s = calloc((size_t)n_gen, sizeof *tm.step_s);
+    if (!first || !steps || !gen || (timing && !tm.step_s)) {
         fprintf(stderr, "boson: out of memory for %d x %zu logits\n", n_gen, V);
         rc = BS_EXIT_RUNTIME;
         goto done;
     }
+    double t0 = now_s();
     if (boson_session_eval(ses, tok, n, first, 0, &err) != BOSON_OK) {
         fprintf(stderr, "boson: prefill: %s\n", err.message);
         rc = BS_EXIT_RUNTIME;
         goto done;
     }
+    tm.prefill_s = now_s() - t0;
     if (check) {
         if (check_restore(ses, first, V, n_gen, gen, steps))
             rc = BS_EXIT_RUNTIME;
-    } else if (decode(ses, first, V, n_gen, NULL, steps, gen)) {
+    } else if (decode(ses, first, V, n_gen, NULL, steps, gen, tm.step_s)) {
         rc = BS_EXIT_RUNTIME;
     }
     if (rc == BS_EXIT_OK) {
@@ -203,10 +258,13 @@ int bs_cmd_generate(int argc, char **argv)
         printf("\n");
         if (stats)
             bs_cli_print_stats(ses, stderr);
+        if (timing && !check)
+            print_timing(&tm, n, n_gen, stderr);
         if (out_path && bs_cli_write_npy(out_path, steps, (size_t)n_gen, V, 1))
             rc = BS_EXIT_RUNTIME;
     }
 done:
+    free(tm.step_s);
     free(first);
     free(steps);
     free(gen);
