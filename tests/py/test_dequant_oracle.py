@@ -69,7 +69,8 @@ def isa_flags(path):
 def lib():
     srcs = ["src/format/quant.c", "src/format/dtype.c", "src/base/error.c"]
     cpu = os.path.join(REPO, "src/backend/cpu")
-    srcs += sorted("src/backend/cpu/" + f for f in os.listdir(cpu) if f.endswith(".c"))
+    srcs += sorted("src/backend/cpu/" + f for f in os.listdir(cpu)
+                   if f.startswith("qmatvec") and f.endswith(".c"))
     tmp = tempfile.mkdtemp(prefix="boson_qlib_")
     objs = []
     for s in srcs:
