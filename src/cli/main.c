@@ -11,10 +11,18 @@ static void usage(FILE *out)
             "boson %s — run Qwen3.5 / Qwen3-Next models from MLX checkpoints\n\n"
             "usage: boson <command> [options]\n\n"
             "commands:\n"
+            "  run [<model>] [text]  answer one prompt (streamed)\n"
+            "  chat [<model>]        interactive multi-turn chat\n"
+            "  bench <model>         prefill / decode throughput and memory bandwidth use\n"
             "  inspect <model-dir>   architecture, per-tensor formats, dispatch plan, sizes\n"
             "  logits <model-dir>    logits of a token list (top-5, or all as .npy)\n"
             "  generate <model-dir>  greedy decoding from a token list\n"
+            "  tokenize <model>      text on stdin -> token ids\n"
+            "  detokenize <model>    token ids -> text\n"
+            "  template <model> <conversation.json>  the rendered chat prompt\n"
             "  help                  this text\n\n"
+            "<model> is a checkpoint directory or a Hugging Face id (org/name) in the local\n"
+            "Hugging Face cache.\n"
             "Run 'boson <command> --help' for the options of a command.\n"
             "Exit codes: 0 ok, 1 usage, 2 model/load error, 3 runtime error.\n",
             BOSON_VERSION);
@@ -41,6 +49,18 @@ int main(int argc, char **argv)
         return bs_cmd_logits(argc - 1, argv + 1);
     if (!strcmp(cmd, "generate"))
         return bs_cmd_generate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run"))
+        return bs_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "chat"))
+        return bs_cmd_chat(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench"))
+        return bs_cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tokenize"))
+        return bs_cmd_tokenize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "detokenize"))
+        return bs_cmd_detokenize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "template"))
+        return bs_cmd_template(argc - 1, argv + 1);
     fprintf(stderr, "boson: unknown command '%s' (try 'boson help')\n", cmd);
     return BS_EXIT_USAGE;
 }

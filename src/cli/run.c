@@ -1,0 +1,159 @@
+/* boson run: one streamed answer to a prompt (argument or stdin), through the chat template
+ * unless --raw. */
+#include "cli/cli.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void run_usage(FILE *out)
+{
+    fprintf(out, "usage: boson run [<model>] [prompt...] [options]\n\n"
+                 "Answers one prompt, streamed to stdout. <model> is a checkpoint directory or a\n"
+                 "Hugging Face id (org/name) in the local Hugging Face cache; without it the\n"
+                 "bundled models/boson-tiny-4bit is used. The prompt comes from the arguments,\n"
+                 "else from stdin. The chat template is applied unless --raw.\n\n"
+                 "  --raw             feed the prompt text as is, print the raw output\n");
+    bs_cli_gen_help(out);
+    fprintf(out, "Exit codes: 0 ok, 1 usage, 2 model/load error, 3 runtime error.\n");
+}
+
+static char *read_stdin(size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n - 1, stdin);
+        n += r;
+        if (r == 0)
+            break;
+        if (cap - n < 2) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (buf)
+        buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+/* messages JSON for [system], user. */
+static char *messages_for(const char *system, const char *user, size_t user_len)
+{
+    json_t *m = json_array();
+    if (system)
+        json_array_append_new(m, json_pack("{s:s,s:s}", "role", "system", "content", system));
+    json_array_append_new(m, json_pack("{s:s,s:s%}", "role", "user", "content", user, user_len));
+    char *s = json_dumps(m, JSON_COMPACT);
+    json_decref(m);
+    return s;
+}
+
+int bs_cmd_run(int argc, char **argv)
+{
+    bs_cli_gen o;
+    bs_cli_gen_init(&o);
+    const char *pos[2] = {NULL, NULL};
+    int n_pos = 0, first_prompt = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            run_usage(stdout);
+            return BS_EXIT_OK;
+        }
+        if (!strcmp(a, "--raw")) {
+            o.raw = 1;
+            continue;
+        }
+        int r = bs_cli_gen_flag(argc, argv, &i, &o);
+        if (r < 0)
+            return BS_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "boson run: unknown option '%s'\n", a);
+            run_usage(stderr);
+            return BS_EXIT_USAGE;
+        }
+        if (n_pos == 0)
+            pos[n_pos++] = a;
+        else if (first_prompt < 0) {
+            first_prompt = i;
+            pos[n_pos++] = a;
+        } else {
+            fprintf(stderr, "boson run: give the prompt as one argument (quote it)\n");
+            return BS_EXIT_USAGE;
+        }
+    }
+    /* one positional: a model if it resolves to one, else the prompt with the bundled model */
+    const char *model = pos[0], *prompt = pos[1];
+    if (n_pos == 1) {
+        char *probe = NULL;
+        boson_error e = {0};
+        if (boson_model_resolve(pos[0], &probe, &e) != BOSON_OK) {
+            model = NULL;
+            prompt = pos[0];
+        }
+        free(probe);
+    }
+    char *path;
+    int rc = bs_cli_model_path(model, &path);
+    if (rc)
+        return rc;
+    char *text = NULL;
+    size_t text_len;
+    if (prompt) {
+        text = strdup(prompt);
+        text_len = strlen(prompt);
+    } else {
+        text = read_stdin(&text_len);
+    }
+    boson_engine *eng = NULL;
+    boson_session *ses = NULL;
+    if (!text) {
+        fprintf(stderr, "boson run: cannot read the prompt\n");
+        free(path);
+        return BS_EXIT_RUNTIME;
+    }
+    rc = bs_cli_open_model(path, &o, &eng, &ses);
+    free(path);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    bs_cli_install_sigint();
+    boson_prompt p = {0};
+    int32_t *ids = NULL;
+    char *msgs = NULL;
+    boson_error err = {0};
+    if (o.raw) {
+        p.text = text;
+        p.text_len = text_len;
+    } else {
+        msgs = messages_for(o.system, text, text_len);
+        boson_chat_options co;
+        boson_chat_options_init(&co);
+        co.messages_json = msgs;
+        co.enable_thinking = o.think;
+        if (!msgs || boson_chat_tokens(eng, &co, &ids, &p.n_ids, NULL, NULL, &err) != BOSON_OK) {
+            fprintf(stderr, "boson run: %s\n", msgs ? err.message : "out of memory");
+            rc = BS_EXIT_RUNTIME;
+        }
+        p.ids = ids;
+    }
+    if (!rc)
+        rc = bs_cli_stream(ses, &p, &o, NULL);
+    boson_free(ids);
+    free(msgs);
+    free(text);
+    boson_session_free(ses);
+    boson_engine_close(eng);
+    return rc;
+}
