@@ -463,6 +463,23 @@ CHECK_TEST(affine_many_groups_crosses_sum_block)
     }
 }
 
+CHECK_TEST(affine4_rows_cross_column_block)
+{
+    /* the AVX-512 4-bit kernel works on 16384-column blocks and 16-group scale vectors:
+     * rows longer than a block, group counts that are not multiples of 16, every dtype */
+    rng r = {4242};
+    const int groups[] = {32, 64, 128};
+    const uint64_t ngroups[] = {600, 259, 131};
+    const bs_dtype dts[] = {BS_DT_BF16, BS_DT_F16, BS_DT_F32};
+    for (int gi = 0; gi < 3; gi++) {
+        tmat t;
+        REQUIRE(tmat_make(&t, affine(4, groups[gi], dts[gi]), 4, (uint64_t)groups[gi] * ngroups[gi],
+                          &r, 0));
+        check_matrix(ctx_, &t, &r);
+        tmat_free(&t);
+    }
+}
+
 CHECK_TEST(fp_modes)
 {
     rng r = {777};
@@ -669,6 +686,7 @@ int main(void)
                                           CHECK_CASE(format_helpers),
                                           CHECK_CASE(affine_all_widths_groups_dtypes),
                                           CHECK_CASE(affine_many_groups_crosses_sum_block),
+                                          CHECK_CASE(affine4_rows_cross_column_block),
                                           CHECK_CASE(fp_modes),
                                           CHECK_CASE(dense_all_dtypes_odd_widths),
                                           CHECK_CASE(fp_special_values_dequant),

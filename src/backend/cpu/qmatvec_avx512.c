@@ -154,12 +154,99 @@ AI void affine_rows(const bs_qmat *m, const float *x, float *y, uint64_t rb, uin
     }
 }
 
+/* 4-bit affine, the decode workhorse. Byte j of a row holds codes 2j (low nibble) and 2j+1
+ * (high nibble), so 16 bytes zero-extended to int32 lanes give 16 even codes (& 15) and 16
+ * odd codes (>> 4) of a 32-column chunk. The input is de-interleaved to match once per call
+ * (xd[32c + l] = x[32c + 2l], xd[32c + 16 + l] = x[32c + 2l + 1]), which costs O(cols) and
+ * saves the per-code permutes. Scales and biases are read 16 groups at a time; the bias
+ * term Σ_g b_g·xsum_g is one vector FMA per 16 groups. Each row starts by prefetching the
+ * codes A4_PF bytes ahead: one core cannot overlap its decode work with DRAM latency on
+ * its own (measured: +10-30 % streaming rate; interleaving two rows instead was slower). */
+#define A4_PF 2048    /* prefetch distance in bytes of codes */
+#define A4_COLS 16384 /* columns per block: xd + sums fit in L2 */
+
+AI __m512 meta16(const uint8_t *base, uint64_t g, uint64_t n, bs_dtype dt)
+{
+    const __mmask16 mk = (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+    if (dt == BS_DT_F32)
+        return _mm512_maskz_loadu_ps(mk, base + 4 * g);
+    __m256i h = _mm256_maskz_loadu_epi16(mk, base + 2 * g);
+    if (dt == BS_DT_F16)
+        return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+static void deinterleave32(const float *x, uint64_t n, float *xd)
+{
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (uint64_t i = 0; i < n; i += 32) {
+        __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+        _mm512_storeu_ps(xd + i, _mm512_permutex2var_ps(a, ev, b));
+        _mm512_storeu_ps(xd + i + 16, _mm512_permutex2var_ps(a, od, b));
+    }
+}
+
+/* Σ over one group of the codes times the de-interleaved input: gs/32 chunks of 16 bytes. */
+AI __m512 a4_group(const uint8_t *w, const float *xd, uint64_t chunks)
+{
+    const __m512i lo = _mm512_set1_epi32(15);
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    for (uint64_t c = 0; c < chunks; c++) {
+        __m512i v =
+            _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + 16 * c)));
+        a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(v, lo)),
+                             _mm512_loadu_ps(xd + 32 * c), a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4)),
+                             _mm512_loadu_ps(xd + 32 * c + 16), a1);
+    }
+    return _mm512_add_ps(a0, a1);
+}
+
+static void affine4_rows(const bs_qmat *m, const float *x, float *y, uint64_t rb, uint64_t re)
+{
+    const bs_dtype dt = m->fmt.dtype;
+    const uint64_t gs = (uint64_t)m->fmt.group_size, chunks = gs / 32;
+    const uint64_t row_bytes = m->cols / 2, meta_bytes = bs_qmeta_row_bytes(&m->fmt, m->cols);
+    float xd[A4_COLS], xs[A4_COLS / 32 + 16];
+    for (uint64_t c0 = 0; c0 < m->cols; c0 += A4_COLS) {
+        const uint64_t nc = m->cols - c0 < A4_COLS ? m->cols - c0 : A4_COLS, ng = nc / gs;
+        const uint64_t g0 = c0 / gs;
+        deinterleave32(x + c0, nc, xd);
+        group_sums(x + c0, gs, 0, ng, xs);
+        for (uint64_t r = rb; r < re; r++) {
+            const uint8_t *w = m->w + r * row_bytes + c0 / 2;
+            const uint8_t *sr = m->scales + r * meta_bytes, *br = m->biases + r * meta_bytes;
+            for (uint64_t o = 0; o < nc / 2; o += 64)
+                _mm_prefetch((const char *)w + A4_PF + o, _MM_HINT_T0);
+            _mm_prefetch((const char *)sr + A4_PF / 16, _MM_HINT_T0);
+            _mm_prefetch((const char *)br + A4_PF / 16, _MM_HINT_T0);
+            __m512 tot = _mm512_setzero_ps(), btot = tot;
+            for (uint64_t gb = 0; gb < ng; gb += 16) {
+                const uint64_t nb = ng - gb < 16 ? ng - gb : 16;
+                const __mmask16 mk = (__mmask16)(nb >= 16 ? 0xFFFFu : (1u << nb) - 1u);
+                float sc[16];
+                _mm512_storeu_ps(sc, meta16(sr, g0 + gb, nb, dt));
+                btot = _mm512_fmadd_ps(meta16(br, g0 + gb, nb, dt),
+                                       _mm512_maskz_loadu_ps(mk, xs + gb), btot);
+                for (uint64_t j = 0; j < nb; j++) {
+                    const uint64_t g = gb + j;
+                    tot = _mm512_fmadd_ps(_mm512_set1_ps(sc[j]),
+                                          a4_group(w + g * gs / 2, xd + g * gs, chunks), tot);
+                }
+            }
+            float v = _mm512_reduce_add_ps(_mm512_add_ps(tot, btot));
+            y[r] = c0 == 0 ? v : y[r] + v;
+        }
+    }
+}
+
 static void matvec_affine(const bs_qmat *m, const float *x, float *y, uint64_t rb, uint64_t re)
 {
     switch (m->fmt.bits) {
     case 2: affine_rows(m, x, y, rb, re, 2); break;
     case 3: affine_rows(m, x, y, rb, re, 3); break;
-    case 4: affine_rows(m, x, y, rb, re, 4); break;
+    case 4: affine4_rows(m, x, y, rb, re); break;
     case 5: affine_rows(m, x, y, rb, re, 5); break;
     case 6: affine_rows(m, x, y, rb, re, 6); break;
     case 8: affine_rows(m, x, y, rb, re, 8); break;
