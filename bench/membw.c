@@ -165,8 +165,8 @@ int main(int argc, char **argv)
         qsort(r, (size_t)runs, sizeof r[0], cmp_double);
         double best = r[runs - 1], med = r[runs / 2];
         if (json)
-            printf("%s\"%d\": {\"best_gbs\": %.3f, \"median_gbs\": %.3f}", c ? ", " : "",
-                   counts[c], best, med);
+            printf("%s\"%d\": {\"best_gbs\": %.3f, \"median_gbs\": %.3f}", c ? ", " : "", counts[c],
+                   best, med);
         else
             printf("threads %d: best %.2f GB/s (median %.2f GB/s) over %zu MiB, %d runs\n",
                    counts[c], best, med, mib, runs);
