@@ -47,6 +47,8 @@ typedef struct bs_cli_gen {
     boson_think think;
     const char *system;
     int threads, chunk, quiet, raw, hide_think, verbose;
+    const char *stop[8]; /* --stop strings */
+    size_t n_stop;
 } bs_cli_gen;
 
 void bs_cli_gen_init(bs_cli_gen *o);

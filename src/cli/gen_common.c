@@ -54,6 +54,7 @@ void bs_cli_gen_help(FILE *out)
                  "  --repeat-penalty R  repetition penalty over the last 20 tokens\n"
                  "  --seed N          random seed (same seed, same output)\n"
                  "  --max-tokens N    stop after N tokens (default: the context length)\n"
+                 "  --stop TEXT       stop before TEXT (not printed; repeatable, up to 8)\n"
                  "chat template:\n"
                  "  --think, --no-think  switch the template's thinking on / off\n"
                  "  --system TEXT     system message\n"
@@ -84,9 +85,9 @@ int bs_cli_gen_flag(int argc, char **argv, int *i, bs_cli_gen *o)
     const char *a = argv[*i];
     int has_val = *i + 1 < argc;
     const char *v = has_val ? argv[*i + 1] : NULL;
-    static const char *const with_value[] = {"--temp",  "--top-p",         "--top-k",  "--min-p",
-                                             "--seed",  "--max-tokens",    "--system", "--threads",
-                                             "--chunk", "--repeat-penalty"};
+    static const char *const with_value[] = {"--temp",  "--top-p",          "--top-k",  "--min-p",
+                                             "--seed",  "--max-tokens",     "--system", "--threads",
+                                             "--chunk", "--repeat-penalty", "--stop"};
     for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
         if (!strcmp(a, with_value[k]) && !has_val) {
             fprintf(stderr, "boson: %s needs a value\n", a);
@@ -117,7 +118,13 @@ int bs_cli_gen_flag(int argc, char **argv, int *i, bs_cli_gen *o)
         o->max_tokens = n;
     } else if (!strcmp(a, "--system"))
         o->system = v;
-    else if (!strcmp(a, "--threads"))
+    else if (!strcmp(a, "--stop")) {
+        if (o->n_stop == sizeof o->stop / sizeof *o->stop) {
+            fprintf(stderr, "boson: at most %zu --stop strings\n", o->n_stop);
+            return -1;
+        }
+        o->stop[o->n_stop++] = v;
+    } else if (!strcmp(a, "--threads"))
         r = bs_cli_parse_int(a, v, 0, 1024, &o->threads) ? -1 : 1;
     else if (!strcmp(a, "--chunk"))
         r = bs_cli_parse_int(a, v, 1, 1 << 20, &o->chunk) ? -1 : 1;
@@ -229,6 +236,8 @@ int bs_cli_stream(boson_session *s, const boson_prompt *p, const bs_cli_gen *o,
     boson_gen_options_init(&go);
     go.sampling = o->samp;
     go.max_tokens = o->max_tokens;
+    go.stop = o->stop;
+    go.n_stop = o->n_stop;
     if (o->raw) {
         go.parse_reasoning = 0;
         go.parse_tool_calls = 0;

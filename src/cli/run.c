@@ -14,7 +14,8 @@ static void run_usage(FILE *out)
                  "Hugging Face id (org/name) in the local Hugging Face cache; without it the\n"
                  "bundled models/boson-tiny-4bit is used. The prompt comes from the arguments,\n"
                  "else from stdin. The chat template is applied unless --raw.\n\n"
-                 "  --raw             feed the prompt text as is, print the raw output\n");
+                 "  --raw             feed the prompt text as is, print the raw output\n"
+                 "  --tokens LIST     prompt as comma-separated token ids (implies --raw)\n");
     bs_cli_gen_help(out);
     fprintf(out, "Exit codes: 0 ok, 1 usage, 2 model/load error, 3 runtime error.\n");
 }
@@ -62,6 +63,7 @@ int bs_cmd_run(int argc, char **argv)
     bs_cli_gen_init(&o);
     const char *pos[2] = {NULL, NULL};
     int n_pos = 0, first_prompt = -1;
+    const char *tokens_arg = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -69,6 +71,11 @@ int bs_cmd_run(int argc, char **argv)
             return BS_EXIT_OK;
         }
         if (!strcmp(a, "--raw")) {
+            o.raw = 1;
+            continue;
+        }
+        if (!strcmp(a, "--tokens") && i + 1 < argc) {
+            tokens_arg = argv[++i];
             o.raw = 1;
             continue;
         }
@@ -94,7 +101,7 @@ int bs_cmd_run(int argc, char **argv)
     }
     /* one positional: a model if it resolves to one, else the prompt with the bundled model */
     const char *model = pos[0], *prompt = pos[1];
-    if (n_pos == 1) {
+    if (n_pos == 1 && !tokens_arg) {
         char *probe = NULL;
         boson_error e = {0};
         if (boson_model_resolve(pos[0], &probe, &e) != BOSON_OK) {
@@ -109,7 +116,10 @@ int bs_cmd_run(int argc, char **argv)
         return rc;
     char *text = NULL;
     size_t text_len;
-    if (prompt) {
+    if (tokens_arg) {
+        text = strdup("");
+        text_len = 0;
+    } else if (prompt) {
         text = strdup(prompt);
         text_len = strlen(prompt);
     } else {
@@ -133,7 +143,13 @@ int bs_cmd_run(int argc, char **argv)
     int32_t *ids = NULL;
     char *msgs = NULL;
     boson_error err = {0};
-    if (o.raw) {
+    if (tokens_arg) {
+        if (bs_cli_parse_tokens(tokens_arg, &ids, &p.n_ids)) {
+            fprintf(stderr, "boson run: --tokens: malformed list '%s'\n", tokens_arg);
+            rc = BS_EXIT_USAGE;
+        }
+        p.ids = ids;
+    } else if (o.raw) {
         p.text = text;
         p.text_len = text_len;
     } else {
