@@ -3,15 +3,21 @@
 #include "backend/cpu/backend_cpu.h"
 
 #include "backend/cpu/ops.h"
+#include "backend/cpu/ops_simd.h"
 #include "base/error.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+typedef void (*delta_head_fn)(const float *q, const float *k, const float *v, size_t ld,
+                              const float *g, const float *beta, size_t ldg, float *state, float *y,
+                              size_t ldy, size_t n, size_t dk, size_t dv);
+
 typedef struct cpu_impl {
     bs_pool *pool;
     const bs_cpu_kernels *k;
+    delta_head_fn delta_head; /* the SIMD twin of bs_op_delta_rule_head for k->isa */
 } cpu_impl;
 
 static cpu_impl *impl_of(bs_backend *be)
@@ -255,6 +261,7 @@ static void cpu_gdn_gates(bs_backend *be, const float *b, const float *a, const 
 }
 
 typedef struct delta_job {
+    delta_head_fn head;
     const float *qkv;
     size_t ld;
     const float *g, *beta;
@@ -269,10 +276,9 @@ static void delta_task(void *ctx, size_t b, size_t e, int w)
     size_t r = j->hv / j->hk, key_dim = j->hk * j->dk;
     for (size_t h = b; h < e; h++) {
         size_t kh = h / r;
-        bs_op_delta_rule_head(j->qkv + kh * j->dk, j->qkv + key_dim + kh * j->dk,
-                              j->qkv + 2 * key_dim + h * j->dv, j->ld, j->g + h, j->beta + h, j->hv,
-                              j->state + h * j->dv * j->dk, j->y + h * j->dv, j->hv * j->dv, j->n,
-                              j->dk, j->dv);
+        j->head(j->qkv + kh * j->dk, j->qkv + key_dim + kh * j->dk,
+                j->qkv + 2 * key_dim + h * j->dv, j->ld, j->g + h, j->beta + h, j->hv,
+                j->state + h * j->dv * j->dk, j->y + h * j->dv, j->hv * j->dv, j->n, j->dk, j->dv);
     }
 }
 
@@ -281,7 +287,7 @@ static void cpu_delta_rule(bs_backend *be, const float *qkv, size_t ld, const fl
                            size_t hv, size_t dk, size_t dv)
 {
     BS_ASSERT(hk > 0 && hv % hk == 0);
-    delta_job j = {qkv, ld, g, beta, state, y, n, hk, hv, dk, dv};
+    delta_job j = {impl_of(be)->delta_head, qkv, ld, g, beta, state, y, n, hk, hv, dk, dv};
     bs_pool_run(impl_of(be)->pool, hv, 1, delta_task, &j);
 }
 
@@ -368,6 +374,12 @@ boson_status bs_backend_cpu_create(bs_pool *pool, const bs_cpu_kernels *kernels,
     }
     c->pool = pool;
     c->k = kernels;
+    c->delta_head = bs_op_delta_rule_head;
+    switch (kernels->isa) {
+    case BS_CPU_AVX512: c->delta_head = bs_op_delta_rule_head_avx512; break;
+    case BS_CPU_AVX2:
+    case BS_CPU_REF: break;
+    }
     be->name = "cpu";
     be->impl = c;
     be->destroy = cpu_destroy;
