@@ -11,6 +11,7 @@ raises, the C renderer must fail too (and carry the raise_exception message).
 import ctypes
 import datetime
 import json
+import os
 import pathlib
 import subprocess
 import tempfile
@@ -21,9 +22,7 @@ from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SHARED = pathlib.Path("/work/shared/data")
-if not SHARED.exists():
-    SHARED = ROOT.parent / "shared" / "data"
+SHARED = pathlib.Path(os.environ.get("BOSON_SHARED", str(ROOT.parent / "shared"))) / "data"
 QWEN35_TEMPLATE = SHARED / "chat-templates" / "qwen3.5.jinja"
 QWEN35_EXAMPLES = SHARED / "chat-templates" / "qwen3.5-examples.txt"
 QWEN3_CONFIG = SHARED / "qwen3-tokenizer" / "tokenizer_config.json"

@@ -28,7 +28,7 @@ import tempfile
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SHARED = pathlib.Path(os.environ.get("BOSON_SHARED", "/work/shared")) / "data"
+SHARED = pathlib.Path(os.environ.get("BOSON_SHARED", str(ROOT.parent / "shared"))) / "data"
 if not SHARED.exists():
     SHARED = ROOT.parent / "shared" / "data"
 QWEN35_TEMPLATE = SHARED / "chat-templates" / "qwen3.5.jinja"
