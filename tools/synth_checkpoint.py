@@ -73,7 +73,7 @@ def resolve_model(name):
 
 
 class Spec:
-    def __init__(self, model, max_layers=None, max_experts=None):
+    def __init__(self, model, max_layers=None, max_experts=None, max_vocab=None):
         m = dict(MODELS[model])
         self.model = model
         self.arch = m["arch"]
@@ -81,6 +81,8 @@ class Spec:
         self.Hv, self.Hk, self.tied = m["Hv"], m["Hk"], m["tied"]
         self.E, self.k, self.Im, self.Is = m.get("E", 0), m.get("k", 0), m.get("Im", 0), m.get("Is", 0)
         self.V = m.get("V", VOCAB)
+        if max_vocab:
+            self.V = min(self.V, max_vocab)
         if max_layers:
             self.L = min(self.L, max_layers)
         if max_experts and self.E:
@@ -410,13 +412,14 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--max-layers", type=int, help="keep only the first N layers (quick tests)")
     ap.add_argument("--max-experts", type=int, help="keep only N experts per MoE layer (quick format tests)")
+    ap.add_argument("--max-vocab", type=int, help="keep only N vocabulary rows (quick format tests)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--shard-gb", type=float, default=5.0, help="shard limit in GiB (mlx-lm: 5)")
     ap.add_argument("--force", action="store_true", help="replace --out if it exists")
     ap.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     args = ap.parse_args(argv)
 
-    spec = Spec(resolve_model(args.model), args.max_layers, args.max_experts)
+    spec = Spec(resolve_model(args.model), args.max_layers, args.max_experts, args.max_vocab)
     quant, tensors = plan(spec, args.layout, args.bits, args.group_size)
     shards = make_shards(tensors, int(args.shard_gb * GIB))
     total = sum(nbytes(t) for t in tensors)
