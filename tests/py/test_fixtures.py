@@ -157,6 +157,16 @@ def test_hf_layout_is_hf(fixtures_dir):
             assert any(k.startswith("model.language_model.layers.") for k in t)
 
 
+def test_mlx_lm_load_with_tokenizer(fixtures_dir):
+    """mlx_lm.load (model and tokenizer) accepts an HF-layout and an MLX fixture."""
+    import mlx_lm
+
+    for name in ("qwen3_5_moe-hf", "qwen3_next-dynamic"):
+        model, tok = mlx_lm.load(str(fixtures_dir / name))
+        ids = tok.encode("kato mine<|im_end|>")
+        assert ids[-1] == 511 and all(0 <= i < 512 for i in ids)
+
+
 def test_synth_checkpoint_loads_in_mlx_lm(tmp_path):
     """A truncated full-size 0.8B synthetic checkpoint (and, shrunk further, a
     35B-A3B dynamic mix in several shards and an nvfp4 Qwen3-Next) is
