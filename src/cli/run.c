@@ -12,7 +12,9 @@ static void run_usage(FILE *out)
     fprintf(out, "usage: boson run [<model>] [prompt...] [options]\n\n"
                  "Answers one prompt, streamed to stdout. <model> is a checkpoint directory or a\n"
                  "Hugging Face id (org/name) in the local Hugging Face cache; without it the\n"
-                 "bundled models/boson-tiny-4bit is used. The prompt comes from the arguments,\n"
+                 "bundled models/boson-tiny-4bit is used (a single argument is the model when it\n"
+                 "exists or holds a '/' and no blank, else the prompt). The prompt comes from\n"
+                 "the argument, "
                  "else from stdin. The chat template is applied unless --raw.\n\n"
                  "  --raw             feed the prompt text as is, print the raw output\n"
                  "  --tokens LIST     prompt as comma-separated token ids (implies --raw)\n");
@@ -99,12 +101,14 @@ int bs_cmd_run(int argc, char **argv)
             return BS_EXIT_USAGE;
         }
     }
-    /* one positional: a model if it resolves to one, else the prompt with the bundled model */
+    /* one positional: a model if it names one (exists, or has a '/' and no blank: a path or
+     * a Hugging Face id), else the prompt for the bundled model */
     const char *model = pos[0], *prompt = pos[1];
     if (n_pos == 1 && !tokens_arg) {
         char *probe = NULL;
         boson_error e = {0};
-        if (boson_model_resolve(pos[0], &probe, &e) != BOSON_OK) {
+        int looks = strchr(pos[0], '/') && !strpbrk(pos[0], " \t\n");
+        if (!looks && boson_model_resolve(pos[0], &probe, &e) != BOSON_OK) {
             model = NULL;
             prompt = pos[0];
         }

@@ -133,30 +133,39 @@ static void detokenize_usage(FILE *out)
 /* Parses ids separated by anything that is not a digit or '-'; -1 on a bad number. */
 static int parse_ids(const char *s, int32_t **out, size_t *n)
 {
-    size_t cap = 64;
+    size_t cap = 64, k = 0;
+    int32_t *v = malloc(cap * sizeof *v);
+    *out = NULL;
     *n = 0;
-    *out = malloc(cap * sizeof **out);
-    while (*out && *s) {
+    if (!v)
+        return -1;
+    while (*s) {
         if (!isdigit((unsigned char)*s) && *s != '-') {
             s++;
             continue;
         }
         char *end;
         errno = 0;
-        long v = strtol(s, &end, 10);
-        if (errno || end == s || v < 0 || v > INT32_MAX)
+        long x = strtol(s, &end, 10);
+        if (errno || end == s || x < 0 || x > INT32_MAX) {
+            free(v);
             return -1;
-        if (*n == cap) {
-            int32_t *nb = realloc(*out, cap * 2 * sizeof **out);
-            if (!nb)
+        }
+        if (k == cap) {
+            int32_t *nb = realloc(v, cap * 2 * sizeof *v);
+            if (!nb) {
+                free(v);
                 return -1;
-            *out = nb;
+            }
+            v = nb;
             cap *= 2;
         }
-        (*out)[(*n)++] = (int32_t)v;
+        v[k++] = (int32_t)x;
         s = end;
     }
-    return *out ? 0 : -1;
+    *out = v;
+    *n = k;
+    return 0;
 }
 
 int bs_cmd_detokenize(int argc, char **argv)
@@ -204,7 +213,6 @@ int bs_cmd_detokenize(int argc, char **argv)
     size_t n = 0;
     if (!joined || parse_ids(joined, &ids, &n)) {
         fprintf(stderr, "boson detokenize: malformed token id list\n");
-        free(ids);
         free(joined);
         return BS_EXIT_USAGE;
     }
