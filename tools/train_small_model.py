@@ -11,7 +11,7 @@ budget and prints the value, so that the run can be repeated exactly with --step
 Runs on CUDA (bf16 autocast) or, slowly, on the CPU (for checking the script with few steps).
 
   python3 tools/train_small_model.py --data .train --out .train/hf --steps 20        # CPU check
-  python3 tools/train_small_model.py --data .train --out $OUT/hf --minutes 7          # H100
+  python3 tools/train_small_model.py --data .train --out $OUT/hf --steps 450         # H100, ~1 min
 """
 import argparse
 import json
@@ -103,13 +103,13 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--steps", type=int, default=0, help="total optimizer steps (0: derive from --minutes)")
     ap.add_argument("--minutes", type=float, default=0.0, help="training time budget when --steps is 0")
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seq", type=int, default=512)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--warmup", type=int, default=100)
-    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--eval-every", type=int, default=25)
     ap.add_argument("--eval-windows", type=int, default=45, help="dev windows of --seq tokens per evaluation")
-    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--log-every", type=int, default=150)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
     if args.steps <= 0 and args.minutes <= 0:
