@@ -2,8 +2,8 @@
  * modes), decode arbitrary id lists (whole and streaming, which must agree), and parse arbitrary
  * tokenizer.json text. The first input byte picks the mode.
  *
- * Uses the Qwen3 tokenizer from $BOSON_SHARED_DATA (default ../shared/data, relative to the repository root) when present,
- * else a small built-in one. */
+ * Uses the Qwen3 tokenizer from $BOSON_SHARED_DATA (default ../shared/data, relative to the
+ * repository root) when present, else a small built-in one. */
 #include "text/detok_stream.h"
 #include "text/tokenizer.h"
 #include "text/utf8.h"
@@ -34,8 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     const char *dir = getenv("BOSON_SHARED_DATA");
     char path[512];
-    snprintf(path, sizeof path, "%s/qwen3-tokenizer/tokenizer.json",
-             dir ? dir : "../shared/data");
+    snprintf(path, sizeof path, "%s/qwen3-tokenizer/tokenizer.json", dir ? dir : "../shared/data");
     boson_error e = {0};
     if (bs_tokenizer_load(path, NULL, &g_tok, &e) != BOSON_OK &&
         bs_tokenizer_load_mem(TINY, sizeof TINY - 1, NULL, 0, "tiny", &g_tok, &e) != BOSON_OK) {
