@@ -56,7 +56,6 @@ LDLIBS  += -L/usr/local/cuda/lib64 -lcudart -lcublas -lstdc++
 LIB_OBJ += $(CU_OBJ)
 endif
 
-DEMO_FIXTURE ?= qwen3_5-dynamic
 .PHONY: all demo setup test check-unit check-py fuzz fuzz-smoke format format-check lint fixtures clean
 all: $(BUILD)/boson $(BUILD)/libboson.a
 
@@ -105,10 +104,13 @@ check-py: $(BUILD)/boson fixtures
 fixtures: setup
 	@.venv/bin/python -m tools.fixtures --out build/fixtures
 
-# The README's first command: build, make a small mlx-lm checkpoint, inspect it.
-demo: setup
-	@$(MAKE) --no-print-directory all fixtures
-	$(BUILD)/boson inspect build/fixtures/$(DEMO_FIXTURE)
+# The README's first command: install the build dependencies, build, and continue a prompt
+# with the bundled model (models/boson-tiny-4bit).
+DEMO_PROMPT ?= It was a fine morning, and Elizabeth
+demo:
+	@scripts/setup --build-only
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/boson run --raw --max-tokens 64 "$(DEMO_PROMPT)"
 
 # libFuzzer targets: each tests/fuzz/fuzz_X.c links a clang-built, instrumented libboson.a.
 FUZZ_FLAGS := -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

@@ -255,9 +255,12 @@ int bs_cli_stream(boson_session *s, const boson_prompt *p, const bs_cli_gen *o,
         return st == BOSON_ERR_INVALID_ARG ? BS_EXIT_USAGE : BS_EXIT_RUNTIME;
     }
     if (!o->quiet) {
-        if (c.tty_out && r.text_len && r.text[r.text_len - 1] != '\n')
+        int open_line = r.text_len && r.text[r.text_len - 1] != '\n';
+        if (c.tty_out && open_line)
             fputc('\n', stdout);
         fflush(stdout);
+        if (!c.tty_out && open_line) /* keep stdout exact; start the stats on a line of its own */
+            fputc('\n', stderr);
         fprintf(stderr,
                 "%sprefill %lld tok @ %.1f tok/s \xc2\xb7 decode %lld tok @ %.1f tok/s \xc2\xb7 "
                 "%.2f GB/s \xc2\xb7 ttft %.3f s \xc2\xb7 %s%s\n",
