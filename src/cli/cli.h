@@ -13,6 +13,7 @@ int bs_cmd_bench(int argc, char **argv);
 int bs_cmd_tokenize(int argc, char **argv);
 int bs_cmd_detokenize(int argc, char **argv);
 int bs_cmd_template(int argc, char **argv);
+int bs_cmd_serve(int argc, char **argv);
 
 /* Helpers shared by logits.c and generate.c (they print their own messages). */
 #include "boson.h"
@@ -47,6 +48,7 @@ typedef struct bs_cli_gen {
     boson_think think;
     const char *system;
     int threads, chunk, quiet, raw, hide_think, verbose;
+    int ignore_eos;      /* the model's eos ids do not stop generation */
     const char *stop[8]; /* --stop strings */
     size_t n_stop;
 } bs_cli_gen;

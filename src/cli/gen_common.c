@@ -55,6 +55,7 @@ void bs_cli_gen_help(FILE *out)
                  "  --seed N          random seed (same seed, same output)\n"
                  "  --max-tokens N    stop after N tokens (default: the context length)\n"
                  "  --stop TEXT       stop before TEXT (not printed; repeatable, up to 8)\n"
+                 "  --ignore-eos      keep going past the model's end-of-sequence tokens\n"
                  "chat template:\n"
                  "  --think, --no-think  switch the template's thinking on / off\n"
                  "  --system TEXT     system message\n"
@@ -136,6 +137,9 @@ int bs_cli_gen_flag(int argc, char **argv, int *i, bs_cli_gen *o)
         return 1;
     } else if (!strcmp(a, "--hide-think")) {
         o->hide_think = 1;
+        return 1;
+    } else if (!strcmp(a, "--ignore-eos")) {
+        o->ignore_eos = 1;
         return 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
         o->quiet = 1;
@@ -236,6 +240,7 @@ int bs_cli_stream(boson_session *s, const boson_prompt *p, const bs_cli_gen *o,
     boson_gen_options_init(&go);
     go.sampling = o->samp;
     go.max_tokens = o->max_tokens;
+    go.ignore_eos = o->ignore_eos;
     go.stop = o->stop;
     go.n_stop = o->n_stop;
     if (o->raw) {
