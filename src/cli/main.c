@@ -14,6 +14,7 @@ static void usage(FILE *out)
             "  run [<model>] [text]  answer one prompt (streamed)\n"
             "  chat [<model>]        interactive multi-turn chat\n"
             "  bench <model>         prefill / decode throughput and memory bandwidth use\n"
+            "  serve <model>         OpenAI- and Anthropic-compatible HTTP server\n"
             "  inspect <model-dir>   architecture, per-tensor formats, dispatch plan, sizes\n"
             "  logits <model-dir>    logits of a token list (top-5, or all as .npy)\n"
             "  generate <model-dir>  greedy decoding from a token list\n"
@@ -55,6 +56,8 @@ int main(int argc, char **argv)
         return bs_cmd_chat(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))
         return bs_cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve"))
+        return bs_cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenize"))
         return bs_cmd_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "detokenize"))
