@@ -176,44 +176,54 @@ AI __m512 meta16(const uint8_t *base, uint64_t g, uint64_t n, bs_dtype dt)
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
+/* x permuted per 32 columns to the order in which a4_chunk produces codes: the 16 code
+ * bytes are broadcast to the four 128-bit lanes, so int32 lane i holds bytes 4(i%4)..+3,
+ * i.e. codes 8(i%4)..+7; shifting lane i right by 4(i/4) puts code 8(i%4) + i/4 in its
+ * low nibble, and by 16 + 4(i/4) code 8(i%4) + 4 + i/4. */
 static void deinterleave32(const float *x, uint64_t n, float *xd)
 {
-    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i ia = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
+    const __m512i ib = _mm512_add_epi32(ia, _mm512_set1_epi32(4));
     for (uint64_t i = 0; i < n; i += 32) {
         __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
-        _mm512_storeu_ps(xd + i, _mm512_permutex2var_ps(a, ev, b));
-        _mm512_storeu_ps(xd + i + 16, _mm512_permutex2var_ps(a, od, b));
+        _mm512_storeu_ps(xd + i, _mm512_permutex2var_ps(a, ia, b));
+        _mm512_storeu_ps(xd + i + 16, _mm512_permutex2var_ps(a, ib, b));
     }
 }
 
-/* Σ over one group of the codes times the de-interleaved input: gs/32 chunks of 16 bytes. */
-AI __m512 a4_group(const uint8_t *w, const float *xd, uint64_t chunks)
+/* One group: the 16 possible dequantized values s·q + b of the group form a table that a
+ * lane permute indexes by the code (vpermps reads only the low 4 bits of each index, so
+ * the low nibble needs no mask), and the products accumulate straight into a0/a1. */
+AI void a4_chunk(const uint8_t *w, const float *xd, __m512 tab, __m512 *a0, __m512 *a1)
 {
-    const __m512i lo = _mm512_set1_epi32(15);
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-    for (uint64_t c = 0; c < chunks; c++) {
-        __m512i v =
-            _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + 16 * c)));
-        a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(v, lo)),
-                             _mm512_loadu_ps(xd + 32 * c), a0);
-        a1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4)),
-                             _mm512_loadu_ps(xd + 32 * c + 16), a1);
-    }
-    return _mm512_add_ps(a0, a1);
+    const __m512i sh0 = _mm512_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12);
+    const __m512i sh1 = _mm512_add_epi32(sh0, _mm512_set1_epi32(16));
+    __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)w));
+    *a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srlv_epi32(v, sh0), tab),
+                          _mm512_loadu_ps(xd), *a0);
+    *a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srlv_epi32(v, sh1), tab),
+                          _mm512_loadu_ps(xd + 16), *a1);
 }
 
-static void affine4_rows(const bs_qmat *m, const float *x, float *y, uint64_t rb, uint64_t re)
+AI __m512 a4_table(float s, float b)
 {
-    const bs_dtype dt = m->fmt.dtype;
-    const uint64_t gs = (uint64_t)m->fmt.group_size, chunks = gs / 32;
+    const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    return _mm512_fmadd_ps(_mm512_set1_ps(s), iota, _mm512_set1_ps(b));
+}
+
+/* Specialised on the group size and the scale dtype (both constant after inlining), so
+ * a group's chunks unroll fully. Chunks alternate between two accumulator pairs (FMA
+ * latency): within a group when it has two or more chunks, across groups when one. */
+AI void affine4_rows_g(const bs_qmat *m, const float *x, float *y, uint64_t rb, uint64_t re,
+                       const uint64_t gs, const bs_dtype dt)
+{
+    const uint64_t chunks = gs / 32, gbytes = gs / 2;
     const uint64_t row_bytes = m->cols / 2, meta_bytes = bs_qmeta_row_bytes(&m->fmt, m->cols);
-    float xd[A4_COLS], xs[A4_COLS / 32 + 16];
+    float xd[A4_COLS];
     for (uint64_t c0 = 0; c0 < m->cols; c0 += A4_COLS) {
         const uint64_t nc = m->cols - c0 < A4_COLS ? m->cols - c0 : A4_COLS, ng = nc / gs;
         const uint64_t g0 = c0 / gs;
         deinterleave32(x + c0, nc, xd);
-        group_sums(x + c0, gs, 0, ng, xs);
         for (uint64_t r = rb; r < re; r++) {
             const uint8_t *w = m->w + r * row_bytes + c0 / 2;
             const uint8_t *sr = m->scales + r * meta_bytes, *br = m->biases + r * meta_bytes;
@@ -221,24 +231,59 @@ static void affine4_rows(const bs_qmat *m, const float *x, float *y, uint64_t rb
                 _mm_prefetch((const char *)w + A4_PF + o, _MM_HINT_T0);
             _mm_prefetch((const char *)sr + A4_PF / 16, _MM_HINT_T0);
             _mm_prefetch((const char *)br + A4_PF / 16, _MM_HINT_T0);
-            __m512 tot = _mm512_setzero_ps(), btot = tot;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
             for (uint64_t gb = 0; gb < ng; gb += 16) {
                 const uint64_t nb = ng - gb < 16 ? ng - gb : 16;
-                const __mmask16 mk = (__mmask16)(nb >= 16 ? 0xFFFFu : (1u << nb) - 1u);
-                float sc[16];
+                float sc[16], bi[16];
                 _mm512_storeu_ps(sc, meta16(sr, g0 + gb, nb, dt));
-                btot = _mm512_fmadd_ps(meta16(br, g0 + gb, nb, dt),
-                                       _mm512_maskz_loadu_ps(mk, xs + gb), btot);
-                for (uint64_t j = 0; j < nb; j++) {
-                    const uint64_t g = gb + j;
-                    tot = _mm512_fmadd_ps(_mm512_set1_ps(sc[j]),
-                                          a4_group(w + g * gs / 2, xd + g * gs, chunks), tot);
+                _mm512_storeu_ps(bi, meta16(br, g0 + gb, nb, dt));
+                const uint8_t *wg = w + gb * gbytes;
+                const float *xg = xd + gb * gs;
+                if (chunks == 1) {
+                    uint64_t j = 0;
+                    for (; j + 2 <= nb; j += 2, wg += 2 * gbytes, xg += 2 * gs) {
+                        a4_chunk(wg, xg, a4_table(sc[j], bi[j]), &a0, &a1);
+                        a4_chunk(wg + gbytes, xg + gs, a4_table(sc[j + 1], bi[j + 1]), &a2, &a3);
+                    }
+                    if (j < nb)
+                        a4_chunk(wg, xg, a4_table(sc[j], bi[j]), &a0, &a1);
+                } else {
+                    for (uint64_t j = 0; j < nb; j++, wg += gbytes, xg += gs) {
+                        const __m512 tab = a4_table(sc[j], bi[j]);
+                        for (uint64_t c = 0; c < chunks; c += 2) {
+                            a4_chunk(wg + 16 * c, xg + 32 * c, tab, &a0, &a1);
+                            a4_chunk(wg + 16 * c + 16, xg + 32 * c + 32, tab, &a2, &a3);
+                        }
+                    }
                 }
             }
-            float v = _mm512_reduce_add_ps(_mm512_add_ps(tot, btot));
+            float v =
+                _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
             y[r] = c0 == 0 ? v : y[r] + v;
         }
     }
+}
+
+/* scales/biases dtype: BF16, F16 or F32 (bs_wformat_check) */
+#define A4_DT(gs_)                                            \
+    do {                                                      \
+        if (dt == BS_DT_BF16)                                 \
+            affine4_rows_g(m, x, y, rb, re, gs_, BS_DT_BF16); \
+        else if (dt == BS_DT_F16)                             \
+            affine4_rows_g(m, x, y, rb, re, gs_, BS_DT_F16);  \
+        else                                                  \
+            affine4_rows_g(m, x, y, rb, re, gs_, BS_DT_F32);  \
+    } while (0)
+
+static void affine4_rows(const bs_qmat *m, const float *x, float *y, uint64_t rb, uint64_t re)
+{
+    const bs_dtype dt = m->fmt.dtype;
+    if (m->fmt.group_size == 32)
+        A4_DT(32);
+    else if (m->fmt.group_size == 64)
+        A4_DT(64);
+    else
+        A4_DT(128);
 }
 
 static void matvec_affine(const bs_qmat *m, const float *x, float *y, uint64_t rb, uint64_t re)
