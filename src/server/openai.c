@@ -29,7 +29,7 @@ static json_t *join_content(const json_t *c, const char *where, sv_error *e)
     {
         char pn[128];
         snprintf(pn, sizeof pn, "%s[%zu]", name, i);
-        const char *type = NULL, *text = NULL;
+        const char *type = NULL;
         if (!json_is_object(part)) {
             sv_error_set(e, 400, pn, "invalid_type", "'%s' must be an object, got %s", pn,
                          sv_type_name(part));
@@ -48,7 +48,6 @@ static json_t *join_content(const json_t *c, const char *where, sv_error *e)
             sv_error_set(e, 400, pn, "invalid_type", "'%s.text' must be a string", pn);
             return NULL;
         }
-        (void)text;
         total += json_string_length(t) + 1;
     }
     char *buf = malloc(total + 1);

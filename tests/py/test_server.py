@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -37,14 +38,15 @@ class Server:
     def __init__(self, *extra):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block it
         self.proc = subprocess.Popen([BOSON, "serve", str(MODEL), "--port", str(self.port), "-q",
                                       "--threads", "1", *extra],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=self.log,
                                      env={k: v for k, v in os.environ.items()
                                           if k != "BOSON_API_KEY"})
         deadline = time.time() + 30
         while time.time() < deadline:
-            assert self.proc.poll() is None, self.proc.stderr.read().decode()
+            assert self.proc.poll() is None, self.stderr()
             try:
                 st, _, _ = self.request("GET", "/health")
                 if st == 200:
@@ -53,6 +55,10 @@ class Server:
                 pass
             time.sleep(0.05)
         raise AssertionError("server did not become ready")
+
+    def stderr(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def request(self, method, path, body=None, headers=None, timeout=30):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -84,7 +90,7 @@ def srv():
     s = Server("--max-concurrent", "4")
     yield s
     s.stop()
-    assert s.proc.returncode == 0
+    assert s.proc.returncode == 0, s.stderr()
 
 
 @pytest.fixture(scope="module")
@@ -387,6 +393,65 @@ def test_disconnect_mid_stream_cancels(srv, client):
     assert r.choices[0].message is not None
 
 
+def sse_chat(srv, prompt, max_tokens, drop_after=None):
+    """Streams a greedy chat over raw HTTP; returns (ids seen, text), or closes the socket
+    after drop_after events."""
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+    c.request("POST", "/v1/chat/completions",
+              json.dumps({"messages": [{"role": "user", "content": prompt}], "stream": True,
+                          "max_tokens": max_tokens, "temperature": 0}))
+    r = c.getresponse()
+    assert r.status == 200
+    ids, text, events = set(), [], 0
+    while True:
+        line = r.readline()
+        if not line:
+            break
+        if not line.startswith(b"data: "):
+            continue
+        if line.strip() == b"data: [DONE]":
+            break
+        ev = json.loads(line[6:])
+        ids.add(ev["id"])
+        for ch in ev["choices"]:
+            text.append(ch["delta"].get("content") or "")
+        events += 1
+        if drop_after is not None and events >= drop_after:
+            c.sock.shutdown(socket.SHUT_RDWR)
+            c.close()
+            return ids, None
+    c.close()
+    return ids, "".join(text)
+
+
+def test_32_streams_half_disconnect(srv):
+    prompts = [f"Tell me about {w}." for w in ("cats", "dogs", "owls", "bees")]
+    ref = [sse_chat(srv, p, 32)[1] for p in prompts]
+    before = metric(srv, "boson_generations_cancelled_total")
+    out = [None] * 32
+
+    def run(i):
+        out[i] = sse_chat(srv, prompts[i % 4], 32 if i % 2 == 0 else 3000,
+                          drop_after=None if i % 2 == 0 else 2)
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(32)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(90)
+    for i in range(0, 32, 2):
+        ids, text = out[i]
+        assert len(ids) == 1 and text == ref[i % 4], i
+    all_ids = set().union(*(o[0] for o in out))
+    assert len(all_ids) == 32
+    deadline = time.time() + 30
+    while time.time() < deadline and (metric(srv, "boson_active_sessions") > 0 or
+                                      metric(srv, "boson_queue_depth") > 0):
+        time.sleep(0.1)
+    assert metric(srv, "boson_active_sessions") == 0 and metric(srv, "boson_queue_depth") == 0
+    assert metric(srv, "boson_generations_cancelled_total") - before == 16
+
+
 def test_metrics(srv, client):
     n0 = metric(srv, 'boson_requests_total{endpoint="chat_completions"}')
     c0 = metric(srv, "boson_completion_tokens_total")
@@ -510,4 +575,4 @@ def test_sigterm_graceful_during_stream(small):
     rest = r.read()  # the stream ends cleanly (no hang)
     assert rest.endswith(b"data: [DONE]\n\n")
     small.proc.wait(timeout=10)
-    assert small.proc.returncode == 0
+    assert small.proc.returncode == 0, small.stderr()
