@@ -92,10 +92,104 @@ CHECK_TEST(delta_rule_avx512_matches_scalar)
     delta_case(ctx_, 64, 128, 128, 5); /* long run: errors must not grow */
 }
 
+/* |a - b| <= tol · (|b| + floor): relative, with an absolute floor near zero */
+static int close(float a, float b, double tol, double floor_)
+{
+    if (isnan(b))
+        return isnan(a);
+    if (isinf(b))
+        return a == b;
+    return fabs((double)a - (double)b) <= tol * (fabs((double)b) + floor_);
+}
+
+CHECK_TEST(swiglu_avx512_matches_scalar)
+{
+    if (!bs_cpu_isa_supported(BS_CPU_AVX512))
+        return;
+    /* the whole useful range of the gate, the saturating ends, infinities, zeros */
+    enum { N = 4000 + 13 };
+    static float g[N], u[N], y0[N], y1[N];
+    rng r = {99};
+    for (size_t i = 0; i < N; i++) {
+        g[i] = (float)(-110.0 + 220.0 * (double)i / (double)N);
+        u[i] = (float)rnd(&r);
+    }
+    g[0] = -INFINITY;
+    g[1] = INFINITY;
+    g[2] = 0.0f;
+    g[3] = -0.0f;
+    g[4] = 88.0f;
+    g[5] = -88.0f;
+    g[6] = 1e-30f;
+    bs_op_swiglu_avx512(g, u, y1, N);
+    for (size_t i = 0; i < N; i++)
+        y0[i] = bs_op_silu(g[i]) * u[i];
+    size_t bad = 0;
+    for (size_t i = 0; i < N; i++)
+        if (!close(y1[i], y0[i], 4e-7, 1e-30)) {
+            if (bad++ < 3)
+                fprintf(stderr, "  swiglu gate %.9g up %.9g: %.9g vs scalar %.9g\n", (double)g[i],
+                        (double)u[i], (double)y1[i], (double)y0[i]);
+        }
+    CHECK(bad == 0);
+}
+
+CHECK_TEST(gated_rmsnorm_avx512_matches_scalar)
+{
+    if (!bs_cpu_isa_supported(BS_CPU_AVX512))
+        return;
+    const size_t dims[] = {128, 48, 20}; /* vector path, and the scalar fallback */
+    for (size_t di = 0; di < 3; di++) {
+        size_t d = dims[di];
+        float x[128], z[128], w[128], y0[128], y1[128];
+        rng r = {7 + di};
+        fill(&r, x, d, 3.0);
+        fill(&r, z, d, 6.0);
+        fill(&r, w, d, 1.5);
+        bs_op_gated_rmsnorm(x, z, y0, d, w, 1e-6f);
+        bs_op_gated_rmsnorm_avx512(x, z, y1, d, w, 1e-6f);
+        for (size_t i = 0; i < d; i++)
+            CHECK(close(y1[i], y0[i], 1e-6, 1e-6));
+    }
+}
+
+CHECK_TEST(conv1d_avx512_matches_scalar)
+{
+    if (!bs_cpu_isa_supported(BS_CPU_AVX512))
+        return;
+    /* decode (n = 1) and prefill shapes, n < K-1 (state shift), a channel range that is
+     * not a multiple of 16 and does not start at 0, ldx > channels */
+    const size_t ns[] = {1, 2, 5};
+    for (size_t ni = 0; ni < 3; ni++) {
+        const size_t C = 70, K = 4, n = ns[ni], ldx = C + 3, c0 = 3, c1 = 61;
+        float x[5 * 73], w[70 * 4], st0[3 * 70], st1[3 * 70], o0[5 * 70], o1[5 * 70];
+        rng r = {31 + ni};
+        fill(&r, x, n * ldx, 2.0);
+        fill(&r, w, C * K, 1.0);
+        fill(&r, st0, (K - 1) * C, 2.0);
+        memcpy(st1, st0, sizeof st0);
+        for (size_t i = 0; i < 5 * 70; i++)
+            o0[i] = o1[i] = -7.0f;
+        bs_op_conv1d(x, ldx, st0, w, o0, n, C, K, c0, c1);
+        bs_op_conv1d_avx512(x, ldx, st1, w, o1, n, C, K, c0, c1);
+        /* FMA vs separate multiply-add: the error scale is Σ|w·x| (<= K·1·2 = 8), not |out| */
+        for (size_t i = 0; i < n * C; i++)
+            if (!(fabs((double)o1[i] - (double)o0[i]) <= 8 * 2e-7)) {
+                CHECK_FAIL_("conv1d n=%zu out[%zu]: %.9g vs scalar %.9g", n, i, (double)o1[i],
+                            (double)o0[i]);
+                break;
+            }
+        CHECK(memcmp(st0, st1, sizeof st0) == 0);
+    }
+}
+
 int main(void)
 {
     return check_main("test_ops_simd", (const check_case[]){
                                            CHECK_CASE(delta_rule_avx512_matches_scalar),
+                                           CHECK_CASE(swiglu_avx512_matches_scalar),
+                                           CHECK_CASE(gated_rmsnorm_avx512_matches_scalar),
+                                           CHECK_CASE(conv1d_avx512_matches_scalar),
                                            {0},
                                        });
 }

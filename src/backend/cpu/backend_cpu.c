@@ -14,11 +14,27 @@ typedef void (*delta_head_fn)(const float *q, const float *k, const float *v, si
                               const float *g, const float *beta, size_t ldg, float *state, float *y,
                               size_t ldy, size_t n, size_t dk, size_t dv);
 
+typedef void (*conv_fn)(const float *x, size_t ldx, float *state, const float *w, float *out,
+                        size_t n, size_t channels, size_t kernel, size_t c0, size_t c1);
+typedef void (*gated_norm_fn)(const float *x, const float *z, float *y, size_t dim, const float *w,
+                              float eps);
+typedef void (*swiglu_fn)(const float *gate, const float *up, float *out, size_t n);
+
+/* The scalar operators of ops.c, or their SIMD twins (ops_simd.h) for k->isa. */
 typedef struct cpu_impl {
     bs_pool *pool;
     const bs_cpu_kernels *k;
-    delta_head_fn delta_head; /* the SIMD twin of bs_op_delta_rule_head for k->isa */
+    delta_head_fn delta_head;
+    conv_fn conv;
+    gated_norm_fn gated_norm;
+    swiglu_fn swiglu;
 } cpu_impl;
+
+static void swiglu_ref(const float *gate, const float *up, float *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = bs_op_silu(gate[i]) * up[i];
+}
 
 static cpu_impl *impl_of(bs_backend *be)
 {
@@ -144,9 +160,9 @@ static void cpu_rmsnorm(bs_backend *be, const float *x, size_t ldx, size_t hsx, 
 static void cpu_gated_rmsnorm(bs_backend *be, const float *x, const float *z, float *y, size_t rows,
                               size_t dim, const float *w, float eps)
 {
-    (void)be;
+    gated_norm_fn f = impl_of(be)->gated_norm;
     for (size_t r = 0; r < rows; r++)
-        bs_op_gated_rmsnorm(x + r * dim, z + r * dim, y + r * dim, dim, w, eps);
+        f(x + r * dim, z + r * dim, y + r * dim, dim, w, eps);
 }
 
 static void cpu_add(bs_backend *be, float *x, const float *y, size_t n)
@@ -166,9 +182,7 @@ static void cpu_add_bias(bs_backend *be, float *x, const float *b, size_t rows, 
 
 static void cpu_swiglu(bs_backend *be, const float *gate, const float *up, float *out, size_t n)
 {
-    (void)be;
-    for (size_t i = 0; i < n; i++)
-        out[i] = bs_op_silu(gate[i]) * up[i];
+    impl_of(be)->swiglu(gate, up, out, n);
 }
 
 static void cpu_mul_sigmoid(bs_backend *be, float *x, size_t ldx, const float *g, size_t ldg,
@@ -223,6 +237,7 @@ static void cpu_attention(bs_backend *be, const float *q, const float *kc, const
 /* ---- gated delta net ---- */
 
 typedef struct conv_job {
+    conv_fn f;
     const float *x;
     size_t ldx;
     float *state;
@@ -235,13 +250,13 @@ static void conv_task(void *ctx, size_t b, size_t e, int w)
 {
     (void)w;
     conv_job *j = ctx;
-    bs_op_conv1d(j->x, j->ldx, j->state, j->w, j->out, j->n, j->c, j->k, b, e);
+    j->f(j->x, j->ldx, j->state, j->w, j->out, j->n, j->c, j->k, b, e);
 }
 
 static void cpu_conv1d(bs_backend *be, const float *x, size_t ldx, float *state, const float *w,
                        float *out, size_t n, size_t channels, size_t kernel)
 {
-    conv_job j = {x, ldx, state, w, out, n, channels, kernel};
+    conv_job j = {impl_of(be)->conv, x, ldx, state, w, out, n, channels, kernel};
     if (n * channels < 16384)
         conv_task(&j, 0, channels, 0);
     else
@@ -375,8 +390,16 @@ boson_status bs_backend_cpu_create(bs_pool *pool, const bs_cpu_kernels *kernels,
     c->pool = pool;
     c->k = kernels;
     c->delta_head = bs_op_delta_rule_head;
+    c->conv = bs_op_conv1d;
+    c->gated_norm = bs_op_gated_rmsnorm;
+    c->swiglu = swiglu_ref;
     switch (kernels->isa) {
-    case BS_CPU_AVX512: c->delta_head = bs_op_delta_rule_head_avx512; break;
+    case BS_CPU_AVX512:
+        c->delta_head = bs_op_delta_rule_head_avx512;
+        c->conv = bs_op_conv1d_avx512;
+        c->gated_norm = bs_op_gated_rmsnorm_avx512;
+        c->swiglu = bs_op_swiglu_avx512;
+        break;
     case BS_CPU_AVX2:
     case BS_CPU_REF: break;
     }

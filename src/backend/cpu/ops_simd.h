@@ -12,4 +12,13 @@ void bs_op_delta_rule_head_avx512(const float *q, const float *k, const float *v
                                   const float *g, const float *beta, size_t ldg, float *state,
                                   float *y, size_t ldy, size_t n, size_t dk, size_t dv);
 
+/* out[i] = silu(gate[i]) · up[i]; SiLU through a vector e^x (within ~2 ulp of expf). */
+void bs_op_swiglu_avx512(const float *gate, const float *up, float *out, size_t n);
+/* bs_op_gated_rmsnorm with AVX-512 (vector path for dim % 16 == 0). */
+void bs_op_gated_rmsnorm_avx512(const float *x, const float *z, float *y, size_t dim,
+                                const float *w, float eps);
+/* bs_op_conv1d with AVX-512 over blocks of 16 channels (the rest scalar). */
+void bs_op_conv1d_avx512(const float *x, size_t ldx, float *state, const float *w, float *out,
+                         size_t n, size_t channels, size_t kernel, size_t c0, size_t c1);
+
 #endif
