@@ -184,6 +184,14 @@ def test_stream_matches_non_stream(client):
                                                               r.usage.completion_tokens)
 
 
+def test_greedy_equals_cli(client):
+    p = subprocess.run([BOSON, "run", str(MODEL), "Hello", "--temp", "0", "--max-tokens", "12",
+                        "-q", "--hide-think"], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    r = chat(client, messages=[{"role": "user", "content": "Hello"}], max_tokens=12)
+    assert (r.choices[0].message.content or "").strip() == p.stdout.decode().strip()
+
+
 def test_max_tokens_gives_length(client):
     for kw in ({"max_tokens": 3}, {"max_completion_tokens": 3, "max_tokens": None}):
         kw = {k: v for k, v in kw.items() if v is not None}
@@ -487,6 +495,37 @@ def test_anthropic_messages(srv):
         final = s.get_final_message()
     assert "".join(streamed) == text
     assert final.usage.output_tokens == r.usage.output_tokens
+
+
+def test_anthropic_tool_conversation_renders_like_openai(srv, hf_tok):
+    """tool_use / tool_result / thinking blocks become the OpenAI-style messages the chat
+    template takes: count_tokens equals transformers' count for the equivalent chat."""
+    tools = [{"name": "get_weather", "description": "Weather of a city",
+              "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+    body = {"model": "qwen3_5-affine-q4-g64", "system": "Be brief.", "tools": tools,
+            "messages": [
+                {"role": "user", "content": "Weather in Paris?"},
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "Need the tool.", "signature": ""},
+                    {"type": "text", "text": "Checking."},
+                    {"type": "tool_use", "id": "toolu_1", "name": "get_weather",
+                     "input": {"city": "Paris"}}]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}]}]}
+    st, _, b = srv.post("/v1/messages/count_tokens", body)
+    assert st == 200, b
+    ref_msgs = [{"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Weather in Paris?"},
+                {"role": "assistant", "content": "Checking.", "reasoning_content": "Need the tool.",
+                 "tool_calls": [{"id": "toolu_1", "type": "function",
+                                 "function": {"name": "get_weather",
+                                              "arguments": {"city": "Paris"}}}]},
+                {"role": "tool", "tool_call_id": "toolu_1", "content": "sunny"}]
+    ref_tools = [{"type": "function", "function": {"name": t["name"],
+                                                   "description": t["description"],
+                                                   "parameters": t["input_schema"]}}
+                 for t in tools]
+    assert b["input_tokens"] == ref_len(hf_tok, ref_msgs, tools=ref_tools)
 
 
 def test_anthropic_errors(srv):
