@@ -257,7 +257,7 @@ static void cpu_conv1d(bs_backend *be, const float *x, size_t ldx, float *state,
                        float *out, size_t n, size_t channels, size_t kernel)
 {
     conv_job j = {impl_of(be)->conv, x, ldx, state, w, out, n, channels, kernel};
-    if (n * channels < 16384)
+    if (n * channels < 2048)
         conv_task(&j, 0, channels, 0);
     else
         bs_pool_run(impl_of(be)->pool, channels, 16, conv_task, &j);
