@@ -2,7 +2,11 @@
 #ifndef BOSON_FORMAT_DTYPE_H
 #define BOSON_FORMAT_DTYPE_H
 
+#include "base/bytes.h"
+
+#include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum bs_dtype {
     BS_DT_F32,
@@ -26,5 +30,24 @@ const char *bs_dtype_name(bs_dtype dt);
 int bs_dtype_parse(const char *s, bs_dtype *out);
 /* 1 for F32/F16/BF16. */
 int bs_dtype_is_float(bs_dtype dt);
+
+/* Element i of a float array of dtype F32/F16/BF16 (anything else reads as NaN). */
+static inline float bs_load_float_elem(const uint8_t *base, uint64_t i, bs_dtype dt)
+{
+    switch (dt) {
+    case BS_DT_F32: return bs_load_f32(base + i * 4);
+    case BS_DT_F16: return bs_f16_to_f32(bs_load_u16(base + i * 2));
+    case BS_DT_BF16: return bs_bf16_to_f32(bs_load_u16(base + i * 2));
+    case BS_DT_U32:
+    case BS_DT_U8:
+    case BS_DT_I32:
+    case BS_DT_I64:
+    case BS_DT_F8_E4M3:
+    case BS_DT_F8_E8M0:
+    case BS_DT_BOOL:
+    case BS_DT_COUNT_: break;
+    }
+    return NAN;
+}
 
 #endif

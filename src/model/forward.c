@@ -26,20 +26,7 @@ static float round_f16(float v)
 
 static float tensor_elem(const bs_tensor *t, uint64_t i)
 {
-    switch (t->dtype) {
-    case BS_DT_F32: return bs_load_f32(t->data + i * 4);
-    case BS_DT_F16: return bs_f16_to_f32(bs_load_u16(t->data + i * 2));
-    case BS_DT_BF16: return bs_bf16_to_f32(bs_load_u16(t->data + i * 2));
-    case BS_DT_U32:
-    case BS_DT_U8:
-    case BS_DT_I32:
-    case BS_DT_I64:
-    case BS_DT_F8_E4M3:
-    case BS_DT_F8_E8M0:
-    case BS_DT_BOOL:
-    case BS_DT_COUNT_: break;
-    }
-    return NAN;
+    return bs_load_float_elem(t->data, i, t->dtype);
 }
 
 /* 1 + w computed in the tensor's own dtype, as mlx-lm's sanitize does for HF files. */

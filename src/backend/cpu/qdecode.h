@@ -60,25 +60,6 @@ static inline uint32_t bs_qcode_get(const uint8_t *row, uint64_t i, int bits)
     return (v >> shift) & ((1u << bits) - 1u);
 }
 
-/* Element i of a float array of dtype F32/F16/BF16 (anything else reads as NaN). */
-static inline float bs_load_float_elem(const uint8_t *base, uint64_t i, bs_dtype dt)
-{
-    switch (dt) {
-    case BS_DT_F32: return bs_load_f32(base + i * 4);
-    case BS_DT_F16: return bs_f16_to_f32(bs_load_u16(base + i * 2));
-    case BS_DT_BF16: return bs_bf16_to_f32(bs_load_u16(base + i * 2));
-    case BS_DT_U32:
-    case BS_DT_U8:
-    case BS_DT_I32:
-    case BS_DT_I64:
-    case BS_DT_F8_E4M3:
-    case BS_DT_F8_E8M0:
-    case BS_DT_BOOL:
-    case BS_DT_COUNT_: break;
-    }
-    return NAN;
-}
-
 /* Decoded scale of group g of a row whose scales start at `s` (fp modes: E8M0 / E4M3). */
 static inline float bs_qscale_get(const bs_wformat *f, const uint8_t *s, uint64_t g)
 {
