@@ -56,7 +56,7 @@ LDLIBS  += -L/usr/local/cuda/lib64 -lcudart -lcublas -lstdc++
 LIB_OBJ += $(CU_OBJ)
 endif
 
-.PHONY: all demo setup test check-unit check-py fuzz fuzz-smoke format format-check lint fixtures clean
+.PHONY: all demo setup test check-unit check-py check-server-san fuzz fuzz-smoke format format-check lint fixtures clean
 all: $(BUILD)/boson $(BUILD)/libboson.a
 
 $(BUILD)/libboson.a: $(LIB_OBJ)
@@ -100,6 +100,12 @@ check-unit: $(TEST_BIN) $(BUILD)/boson
 check-py: $(BUILD)/boson fixtures
 	@echo "== pytest =="
 	@BOSON_BIN=$(abspath $(BUILD)/boson) .venv/bin/python -m pytest tests/py -q
+
+# The HTTP server's tests against an ASan + UBSan build of boson (CI runs this).
+check-server-san: fixtures
+	@$(MAKE) --no-print-directory SAN=1 build/san/boson
+	@echo "== pytest: server under ASan + UBSan =="
+	@BOSON_BIN=$(abspath build/san/boson) .venv/bin/python -m pytest tests/py/test_server.py -q
 
 fixtures: setup
 	@.venv/bin/python -m tools.fixtures --out build/fixtures
