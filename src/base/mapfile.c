@@ -13,7 +13,9 @@
 boson_status bs_mapfile_open(const char *path, bs_mapfile *out, boson_error *err)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO named like a shard must not block (it is then rejected as
+     * not a regular file); it has no effect on reads of a regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return bs_error_set(err, BOSON_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;

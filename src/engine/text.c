@@ -2,6 +2,7 @@
  * (chat_template.jinja, tokenizer_config.json "chat_template" or the built-in Qwen3.5 one), and
  * the public tokenize / detokenize / render calls. */
 #include "base/error.h"
+#include "base/readfile.h"
 #include "engine/builtin_template.h"
 #include "engine/engine_impl.h"
 #include "text/textbuf.h"
@@ -44,28 +45,7 @@ static int is_file(const char *p)
 
 static boson_status read_all(const char *path, char **out, size_t *len, boson_error *err)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return bs_error_set(err, BOSON_ERR_IO, "%s: cannot open", path);
-    bs_bytes_buf b = {0};
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        if (!bs_bytes_append(&b, tmp, n)) {
-            fclose(f);
-            bs_bytes_free(&b);
-            return bs_error_set(err, BOSON_ERR_NOMEM, "%s: out of memory", path);
-        }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || !bs_bytes_append(&b, "", 1)) {
-        bs_bytes_free(&b);
-        return bs_error_set(err, BOSON_ERR_IO, "%s: read error", path);
-    }
-    *out = (char *)b.p;
-    *len = b.n - 1;
-    return BOSON_OK;
+    return bs_read_file(path, (uint64_t)1 << 30, out, len, err);
 }
 
 /* tokenizer_config.json token entries are a string or {"content": ...}. */

@@ -4,6 +4,7 @@
 #include "base/checked.h"
 #include "text/bytelevel.h"
 #include "text/tokenizer_impl.h"
+#include "base/readfile.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -569,41 +570,7 @@ boson_status bs_tokenizer_load_mem(const char *json, size_t json_len, const char
 
 static boson_status read_file(const char *path, char **data, size_t *len, boson_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return bs_error_set(err, BOSON_ERR_IO, "%s: cannot open", path);
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (cap - n < 65536) {
-            cap = cap ? cap * 2 : 1 << 20;
-            if (cap > ((size_t)1 << 31)) {
-                free(buf);
-                fclose(f);
-                return bs_error_set(err, BOSON_ERR_FORMAT, "%s: larger than 2 GiB", path);
-            }
-            char *p = (char *)realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                return bs_error_set(err, BOSON_ERR_NOMEM, "%s: out of memory", path);
-            }
-            buf = p;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return bs_error_set(err, BOSON_ERR_IO, "%s: read error", path);
-    }
-    *data = buf;
-    *len = n;
-    return BOSON_OK;
+    return bs_read_file(path, (uint64_t)1 << 31, data, len, err);
 }
 
 boson_status bs_tokenizer_load(const char *json_path, const char *config_path, bs_tokenizer **out,
