@@ -21,11 +21,12 @@ static void chat_usage(FILE *out)
     fprintf(out, "Exit codes: 0 ok, 1 usage, 2 model/load error, 3 runtime error.\n");
 }
 
+/* The conversation so far: [system]. The system text was checked to be UTF-8 up front. */
 static json_t *new_conversation(const char *system)
 {
     json_t *m = json_array();
     if (system)
-        json_array_append_new(m, json_pack("{s:s,s:s}", "role", "system", "content", system));
+        json_array_append_new(m, bs_cli_message("system", system, strlen(system), "--system"));
     return m;
 }
 
@@ -95,17 +96,29 @@ int bs_cmd_chat(int argc, char **argv)
     free(path);
     if (rc)
         return rc;
+    if (o.system) {
+        json_t *check = bs_cli_message("system", o.system, strlen(o.system), "--system");
+        if (!check) {
+            boson_session_free(ses);
+            boson_engine_close(eng);
+            return BS_EXIT_USAGE;
+        }
+        json_decref(check);
+    }
     bs_cli_install_sigint();
     int tty = isatty(0);
     json_t *msgs = new_conversation(o.system);
-    char line[65536];
+    char *line = NULL;
+    size_t line_cap = 0;
     for (;;) {
         if (tty) {
             fputs("> ", stdout);
             fflush(stdout);
         }
         bs_cli_clear_interrupt();
-        if (!fgets(line, sizeof line, stdin)) {
+        errno = 0;
+        ssize_t got = getline(&line, &line_cap, stdin);
+        if (got < 0) {
             if (ferror(stdin) && errno == EINTR) { /* Ctrl-C at the prompt */
                 clearerr(stdin);
                 fputc('\n', stdout);
@@ -144,11 +157,19 @@ int bs_cmd_chat(int argc, char **argv)
             fflush(stdout);
             continue;
         }
-        json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", "user", "content", line));
-        rc = turn(eng, ses, msgs, &o);
-        if (rc)
-            break;
+        json_t *user = bs_cli_message("user", line, strlen(line), "the message");
+        if (!user)
+            continue; /* reported; the conversation goes on */
+        json_array_append_new(msgs, user);
+        int trc = turn(eng, ses, msgs, &o);
+        if (trc) {
+            /* the failed message leaves the conversation; the session stays usable */
+            json_array_remove(msgs, json_array_size(msgs) - 1);
+            if (!tty)
+                rc = trc;
+        }
     }
+    free(line);
     json_decref(msgs);
     boson_session_free(ses);
     boson_engine_close(eng);

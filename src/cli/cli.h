@@ -18,6 +18,8 @@ int bs_cmd_serve(int argc, char **argv);
 /* Helpers shared by logits.c and generate.c (they print their own messages). */
 #include "boson.h"
 
+#include <jansson.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,6 +74,10 @@ int bs_cli_stream(boson_session *s, const boson_prompt *p, const bs_cli_gen *o,
                   boson_gen_result *res);
 
 /* SIGINT sets a flag that the stream's cancel callback reads. */
+/* A chat message {"role", "content"} for text typed or passed by the user; NULL (after
+ * printing "boson: <what> is not valid UTF-8 (byte N)") when the text is not UTF-8. */
+json_t *bs_cli_message(const char *role, const char *text, size_t len, const char *what);
+
 void bs_cli_install_sigint(void);
 int bs_cli_interrupted(void);
 void bs_cli_clear_interrupt(void);

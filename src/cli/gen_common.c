@@ -280,3 +280,62 @@ int bs_cli_stream(boson_session *s, const boson_prompt *p, const bs_cli_gen *o,
         boson_gen_result_free(&r);
     return BS_EXIT_OK;
 }
+
+/* Offset of the first byte that is not part of a well-formed UTF-8 sequence, or len. */
+static size_t utf8_bad_offset(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t n;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            min = 0x10000;
+        } else {
+            return i;
+        }
+        if (len - i <= n)
+            return i;
+        unsigned cp = c & (0x3fu >> n);
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += n + 1;
+    }
+    return len;
+}
+
+json_t *bs_cli_message(const char *role, const char *text, size_t len, const char *what)
+{
+    size_t bad = utf8_bad_offset((const unsigned char *)text, len);
+    if (bad < len) {
+        fprintf(stderr, "boson: %s is not valid UTF-8 (byte %zu)\n", what, bad);
+        return NULL;
+    }
+    json_t *m = json_object();
+    json_t *c = json_stringn(text, len);
+    if (!m || !c) {
+        json_decref(m);
+        json_decref(c);
+        fprintf(stderr, "boson: %s cannot be used as a message (NUL byte or out of memory)\n",
+                what);
+        return NULL;
+    }
+    json_object_set_new(m, "role", json_string(role));
+    json_object_set_new(m, "content", c);
+    return m;
+}

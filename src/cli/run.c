@@ -47,13 +47,21 @@ static char *read_stdin(size_t *len)
     return buf;
 }
 
-/* messages JSON for [system], user. */
+/* messages JSON for [system], user; NULL (reported) when a text is not UTF-8. */
 static char *messages_for(const char *system, const char *user, size_t user_len)
 {
     json_t *m = json_array();
-    if (system)
-        json_array_append_new(m, json_pack("{s:s,s:s}", "role", "system", "content", system));
-    json_array_append_new(m, json_pack("{s:s,s:s%}", "role", "user", "content", user, user_len));
+    json_t *sys = system ? bs_cli_message("system", system, strlen(system), "--system") : NULL;
+    json_t *usr = bs_cli_message("user", user, user_len, "the prompt");
+    if ((system && !sys) || !usr) {
+        json_decref(sys);
+        json_decref(usr);
+        json_decref(m);
+        return NULL;
+    }
+    if (sys)
+        json_array_append_new(m, sys);
+    json_array_append_new(m, usr);
     char *s = json_dumps(m, JSON_COMPACT);
     json_decref(m);
     return s;
@@ -162,8 +170,10 @@ int bs_cmd_run(int argc, char **argv)
         boson_chat_options_init(&co);
         co.messages_json = msgs;
         co.enable_thinking = o.think;
-        if (!msgs || boson_chat_tokens(eng, &co, &ids, &p.n_ids, NULL, NULL, &err) != BOSON_OK) {
-            fprintf(stderr, "boson run: %s\n", msgs ? err.message : "out of memory");
+        if (!msgs) {
+            rc = BS_EXIT_USAGE; /* reported by messages_for */
+        } else if (boson_chat_tokens(eng, &co, &ids, &p.n_ids, NULL, NULL, &err) != BOSON_OK) {
+            fprintf(stderr, "boson run: %s\n", err.message);
             rc = BS_EXIT_RUNTIME;
         }
         p.ids = ids;

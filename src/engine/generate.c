@@ -478,6 +478,11 @@ static boson_status token_text(boson_gen *g, int32_t t, boson_error *err)
 {
     if (!g->e->text.tok)
         return BOSON_OK;
+    size_t nb;
+    /* Embedding rows beyond the tokenizer's ids (real checkpoints pad the vocabulary) have no
+     * text: they decode to nothing, as in mlx-lm and HF. */
+    if (!bs_tokenizer_token_bytes(g->e->text.tok, t, &nb))
+        return BOSON_OK;
     boson_status st = bs_detok_feed(&g->detok, t, &g->text, err);
     if (st != BOSON_OK)
         return st;
