@@ -60,6 +60,12 @@ void bs_loaded_log(const bs_loaded *l, FILE *out)
                 l->ck.layout.experts_unstacked ? " per-expert tensors" : "");
     bs_plan_gdn_summary(&l->plan, line, sizeof line);
     fprintf(out, "boson: %s\n", line);
+    if (l->plan.n_inferred)
+        fprintf(out,
+                "boson: warning: %zu weights have no quantization entry and do not match the "
+                "global format; their format was inferred from their shapes (see inspect "
+                "--all-tensors)\n",
+                l->plan.n_inferred);
     for (size_t i = 0; i < l->plan.n_unused_overrides; i++)
         fprintf(out, "boson: warning: quantization entry '%s' matches no module\n",
                 l->plan.unused_overrides[i]);

@@ -164,6 +164,85 @@ static boson_status mismatch(plan_ctx *c, const bs_tensor *t, const char *what,
                         expect_dtype, exp_s, bs_dtype_name(t->dtype), got_s);
 }
 
+static int is_byte_dtype(bs_dtype d)
+{
+    return d == BS_DT_U8 || d == BS_DT_F8_E4M3 || d == BS_DT_F8_E8M0;
+}
+
+/* Checks the stored tensors of a quantized weight against spec; fills w->fmt, scales, biases. */
+static boson_status check_quantized(plan_ctx *c, bs_weight *w, const bs_qspec *spec,
+                                    const bs_tensor *wt, const bs_tensor *sc, const bs_tensor *bi,
+                                    int stacked, uint64_t n_stack)
+{
+    const char *module = w->module;
+    uint64_t rows = w->rows, cols = w->cols, dims[3];
+    int nd;
+    w->fmt = spec_format(spec, sc->dtype);
+    if (cols % (uint64_t)spec->group_size != 0)
+        return bs_error_set(c->err, BOSON_ERR_FORMAT,
+                            "%s: input width %llu of '%s' is not a multiple of group size %d (%s)",
+                            wt->file, (unsigned long long)cols, module, spec->group_size,
+                            w->source);
+    uint64_t packed = cols * (uint64_t)spec->bits / 32; /* cols <= 2^24 by config limits */
+    nd = expect_dims(dims, stacked, n_stack, rows, packed);
+    if (wt->dtype != BS_DT_U32 || !same_shape(wt, dims, nd))
+        return mismatch(c, wt, "packed codes", dims, nd, "U32", w);
+    nd = expect_dims(dims, stacked, n_stack, rows, cols / (uint64_t)spec->group_size);
+    if (w->fmt.kind == BS_W_AFFINE) {
+        if (!bs_dtype_is_float(sc->dtype) || !same_shape(sc, dims, nd))
+            return mismatch(c, sc, "scales", dims, nd, "F32/F16/BF16", w);
+        if (!bi)
+            return bs_error_set(c->err, BOSON_ERR_FORMAT,
+                                "missing tensor '%s.biases': affine quantization (%s) needs biases",
+                                module, w->source);
+        if (bi->dtype != sc->dtype || !same_shape(bi, dims, nd))
+            return mismatch(c, bi, "biases", dims, nd, bs_dtype_name(sc->dtype), w);
+        w->biases = bi;
+    } else {
+        /* MLX reads F8_E4M3 / F8_E8M0 scales as plain bytes */
+        if (!is_byte_dtype(sc->dtype) || !same_shape(sc, dims, nd))
+            return mismatch(c, sc, "scales", dims, nd, "U8", w);
+        if (bi)
+            return bs_error_set(c->err, BOSON_ERR_FORMAT,
+                                "%s: tensor '%s' present but %s (%s) has no biases", bi->file,
+                                bi->name, module, w->source);
+    }
+    w->scales = sc;
+    return BOSON_OK;
+}
+
+/* The format implied by the shapes (bits = 32 * packed / K, group = K / scale columns, mode
+ * from the scales' dtype and the presence of biases), if it is a legal MLX format. */
+static int infer_spec(const bs_tensor *wt, const bs_tensor *sc, const bs_tensor *bi, uint64_t cols,
+                      bs_qspec *out)
+{
+    if (wt->ndim < 2 || sc->ndim < 2 || cols == 0)
+        return 0;
+    uint64_t pc = wt->shape[wt->ndim - 1], sg = sc->shape[sc->ndim - 1];
+    if (pc == 0 || sg == 0 || (pc * 32) % cols || cols % sg)
+        return 0;
+    uint64_t bits = pc * 32 / cols, group = cols / sg;
+    if (bi && bs_dtype_is_float(sc->dtype)) {
+        if ((bits < 2 || bits > 8 || bits == 7) || (group != 32 && group != 64 && group != 128))
+            return 0;
+        out->mode = BS_QMODE_AFFINE;
+    } else if (!bi && is_byte_dtype(sc->dtype)) {
+        if (group == 16 && bits == 4)
+            out->mode = BS_QMODE_NVFP4;
+        else if (group == 32 && bits == 4)
+            out->mode = BS_QMODE_MXFP4;
+        else if (group == 32 && bits == 8)
+            out->mode = BS_QMODE_MXFP8;
+        else
+            return 0;
+    } else {
+        return 0;
+    }
+    out->bits = (int)bits;
+    out->group_size = (int)group;
+    return 1;
+}
+
 /* Resolves and checks one weight whose tensors are module.weight/.scales/.biases.
  * stacked: a 3-D expert stack [n_stack, rows, cols]. Returns OK with w->w == NULL when the
  * tensor is absent and optional. */
@@ -227,39 +306,31 @@ static boson_status bind_weight(plan_ctx *c, bs_weight *w, const char *module, c
         return BOSON_OK;
     }
 
-    w->fmt = spec_format(&spec, sc ? sc->dtype : BS_DT_BF16);
     if (!sc)
         return bs_error_set(c->err, BOSON_ERR_FORMAT,
                             "missing tensor '%s.scales': %s is quantized per %s", module, module,
                             w->source);
-    if (cols % (uint64_t)spec.group_size != 0)
-        return bs_error_set(c->err, BOSON_ERR_FORMAT,
-                            "%s: input width %llu of '%s' is not a multiple of group size %d (%s)",
-                            wt->file, (unsigned long long)cols, module, spec.group_size, w->source);
-    uint64_t packed = cols * (uint64_t)spec.bits / 32; /* cols <= 2^24 by config limits */
-    nd = expect_dims(dims, stacked, n_stack, rows, packed);
-    if (wt->dtype != BS_DT_U32 || !same_shape(wt, dims, nd))
-        return mismatch(c, wt, "packed codes", dims, nd, "U32", w);
-    nd = expect_dims(dims, stacked, n_stack, rows, cols / (uint64_t)spec.group_size);
-    if (w->fmt.kind == BS_W_AFFINE) {
-        if (!bs_dtype_is_float(sc->dtype) || !same_shape(sc, dims, nd))
-            return mismatch(c, sc, "scales", dims, nd, "F32/F16/BF16", w);
-        if (!bi)
-            return bs_error_set(c->err, BOSON_ERR_FORMAT,
-                                "missing tensor '%s.biases': affine quantization (%s) needs biases",
-                                module, w->source);
-        if (bi->dtype != sc->dtype || !same_shape(bi, dims, nd))
-            return mismatch(c, bi, "biases", dims, nd, bs_dtype_name(sc->dtype), w);
-        w->biases = bi;
-    } else {
-        if (sc->dtype != BS_DT_U8 || !same_shape(sc, dims, nd))
-            return mismatch(c, sc, "scales", dims, nd, "U8", w);
-        if (bi)
-            return bs_error_set(c->err, BOSON_ERR_FORMAT,
-                                "%s: tensor '%s' present but %s (%s) has no biases", bi->file,
-                                bi->name, module, w->source);
+    boson_status st = check_quantized(c, w, &spec, wt, sc, bi, stacked, n_stack);
+    if (st == BOSON_OK || o)
+        return st;
+    /* No config entry and the global format does not fit: like mlx-lm, take the format the
+     * shapes imply when it is a legal one, and say so; otherwise report the mismatch. */
+    bs_qspec inferred;
+    if (!infer_spec(wt, sc, bi, cols, &inferred))
+        return st;
+    char glob[32];
+    bs_wformat gf = spec_format(&spec, sc->dtype);
+    bs_wformat_str(&gf, glob, sizeof glob);
+    boson_error saved = *c->err;
+    snprintf(w->source, sizeof w->source,
+             "inferred from tensor shapes (no config entry; the global format %s does not fit)",
+             glob);
+    if (check_quantized(c, w, &inferred, wt, sc, bi, stacked, n_stack) != BOSON_OK) {
+        *c->err = saved;
+        return st;
     }
-    w->scales = sc;
+    c->plan->n_inferred++;
+    bs_error_clear(c->err);
     return BOSON_OK;
 }
 

@@ -113,6 +113,7 @@ typedef struct bs_model_plan {
     int conv_c1k;             /* conv1d stored [C, 1, K] */
     int separate_gdn;         /* 1 = one dispatch per GDN input projection */
     const char *separate_why; /* "BOSON_SEPARATE_GDN_PROJ=1", "config ...", or "" */
+    size_t n_inferred;        /* weights whose format came from their shapes (no entry) */
     char **unused_overrides;  /* config entries that matched no module */
     size_t n_unused_overrides;
 } bs_model_plan;

@@ -228,3 +228,63 @@ def test_unknown_model_type(base, tmp_path):
     p = run_boson("inspect", out)
     assert p.returncode == 2
     assert "llama" in p.stderr and "qwen3_5" in p.stderr and "qwen3_next" in p.stderr
+
+
+def test_formats_inferred_from_shapes_when_entries_are_missing(tmp_path):
+    """A mixed-bit file whose config lost its per-module entries: like mlx-lm, the format of a
+    module with no entry comes from its shapes when the global one does not fit."""
+    src = [d for d in fixture_dirs() if d.name == "qwen3_5-mixed_2_6"]
+    assert src, "fixture qwen3_5-mixed_2_6 missing"
+    out = tmp_path / "noentries"
+    shutil.copytree(src[0], out)
+    cfg = json.loads((out / "config.json").read_text())
+    for key in ("quantization", "quantization_config"):
+        q = cfg.get(key)
+        if q:
+            cfg[key] = {k: v for k, v in q.items() if k in ("group_size", "bits", "mode")}
+    (out / "config.json").write_text(json.dumps(cfg))
+    _, ref = mlx_formats(out)
+    rep = inspect_json(out)
+    got = {w["module"]: (w["mode"], w["bits"], w["group_size"]) for w in rep["weights"]}
+    for m, f in ref.items():
+        assert got[m] == f, (m, got[m], f)
+    assert any("inferred from tensor shapes" in w["source"] for w in rep["weights"])
+    # an explicit entry that disagrees with the shapes is still an error (covered above), and a
+    # shape no legal format explains is reported too
+    t = _load(out)
+    k = "language_model.model.layers.0.linear_attn.in_proj_b.weight"
+    import mlx.core as mx
+    t[k] = mx.zeros((t[k].shape[0], t[k].shape[1] + 1), dtype=mx.uint32)
+    bad = _save(tmp_path / "illegal", t, cfg)
+    p = run_boson("inspect", bad)
+    assert p.returncode == 2 and k in p.stderr
+
+
+def test_fp8_typed_scales_are_read_as_bytes(tmp_path):
+    """MLX reads F8_E4M3 / F8_E8M0 scale tensors as uint8: a writer that labels nvfp4/mxfp8
+    scales with those dtypes must load the same."""
+    import struct
+    for name, label in (("qwen3_5-nvfp4", "F8_E4M3"), ("qwen3_5-mxfp8", "F8_E8M0")):
+        src = [d for d in fixture_dirs() if d.name == name][0]
+        out = tmp_path / name
+        shutil.copytree(src, out)
+        f = out / "model.safetensors"
+        raw = f.read_bytes()
+        (n,) = struct.unpack("<Q", raw[:8])
+        header = json.loads(raw[8:8 + n])
+        changed = 0
+        for k, v in header.items():
+            if k.endswith(".scales") and isinstance(v, dict) and v["dtype"] == "U8":
+                v["dtype"] = label
+                changed += 1
+        assert changed
+        hb = json.dumps(header, separators=(",", ":")).encode()
+        f.write_bytes(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
+        a = inspect_json(src)
+        b = inspect_json(out)
+        fa = {w["module"]: w["format"] for w in a["weights"]}
+        fb = {w["module"]: w["format"] for w in b["weights"]}
+        assert fa == fb
+        la = run_boson("logits", src, "--tokens", "1,2,3,4", check=True).stdout
+        lb = run_boson("logits", out, "--tokens", "1,2,3,4", check=True).stdout
+        assert la == lb
