@@ -3,6 +3,8 @@
  * multi-threaded read of a large buffer). */
 #include "cli/cli.h"
 
+#include <jansson.h>
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +114,8 @@ static int parse_sizes(const char *s, int *sizes, int *n)
         if (*end && *end != ',')
             return -1;
     }
+    if (*s) /* more than 16 sizes: say so rather than drop them */
+        return -1;
     return *n ? 0 : -1;
 }
 
@@ -130,7 +134,7 @@ int bs_cmd_bench(int argc, char **argv)
             json = 1;
         else if (!strcmp(a, "--sizes") && has) {
             if (parse_sizes(argv[++i], sizes, &n_sizes)) {
-                fprintf(stderr, "boson bench: --sizes: bad list '%s'\n", argv[i]);
+                fprintf(stderr, "boson bench: --sizes: bad list '%s' (1 to 16 token counts, comma-separated)\n", argv[i]);
                 return BS_EXIT_USAGE;
             }
         } else if (!strcmp(a, "--decode") && has) {
@@ -214,8 +218,13 @@ int bs_cmd_bench(int argc, char **argv)
     double gbs = (double)info.bytes_per_token * dec_tps / 1e9;
     double pct = bw > 0 ? 100.0 * gbs / bw : 0;
     if (!rc && json) {
-        printf("{\"model\": \"%s\", \"threads\": %d, \"bytes_per_token\": %llu, \"prefill\": [",
-               info.model_id, info.n_threads, (unsigned long long)info.bytes_per_token);
+        json_t *id = json_string(info.model_id ? info.model_id : "");
+        char *id_json = id ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
+        printf("{\"model\": %s, \"threads\": %d, \"bytes_per_token\": %llu, \"prefill\": [",
+               id_json ? id_json : "null", info.n_threads,
+               (unsigned long long)info.bytes_per_token);
+        free(id_json);
+        json_decref(id);
         for (int k = 0; k < n_sizes; k++)
             printf("%s{\"tokens\": %d, \"seconds\": %.6f, \"tok_s\": %.3f}", k ? ", " : "",
                    pre_n[k], pre_s[k], pre_s[k] > 0 ? pre_n[k] / pre_s[k] : 0);

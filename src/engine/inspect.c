@@ -1,12 +1,20 @@
 /* The checkpoint report behind `boson inspect` (text and JSON). */
 #include "boson.h"
 
+#include "base/checked.h"
 #include "base/error.h"
 #include "engine/load.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Bytes of all matrices of a weight (saturating: a stack's size is only reported). */
+static uint64_t all_bytes(const bs_weight *w)
+{
+    uint64_t one = bs_wformat_matrix_bytes(&w->fmt, w->rows, w->cols), total;
+    return bs_mul_u64(one, w->n_stack, &total) ? total : UINT64_MAX;
+}
 
 static void human_bytes(uint64_t b, char *buf, size_t n)
 {
@@ -52,10 +60,7 @@ static json_t *weight_json(const bs_weight *w)
     json_array_append_new(shape, json_integer((json_int_t)w->rows));
     json_array_append_new(shape, json_integer((json_int_t)w->cols));
     json_object_set_new(o, "shape", shape);
-    json_object_set_new(
-        o, "bytes",
-        json_integer(
-            (json_int_t)(bs_wformat_matrix_bytes(&w->fmt, w->rows, w->cols) * w->n_stack)));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)all_bytes(w)));
     json_object_set_new(o, "source", json_string(w->source));
     return o;
 }
@@ -256,7 +261,7 @@ static void write_text(const bs_loaded *l, const boson_inspect_options *opt, FIL
         }
         if (k < nc) {
             counts[k].count++;
-            counts[k].bytes += bs_wformat_matrix_bytes(&w->fmt, w->rows, w->cols) * w->n_stack;
+            counts[k].bytes += all_bytes(w);
         }
     }
     fprintf(out, "formats     ");
