@@ -134,7 +134,10 @@ int bs_cmd_bench(int argc, char **argv)
             json = 1;
         else if (!strcmp(a, "--sizes") && has) {
             if (parse_sizes(argv[++i], sizes, &n_sizes)) {
-                fprintf(stderr, "boson bench: --sizes: bad list '%s' (1 to 16 token counts, comma-separated)\n", argv[i]);
+                fprintf(
+                    stderr,
+                    "boson bench: --sizes: bad list '%s' (1 to 16 token counts, comma-separated)\n",
+                    argv[i]);
                 return BS_EXIT_USAGE;
             }
         } else if (!strcmp(a, "--decode") && has) {
