@@ -15,6 +15,7 @@ sv_job *sv_job_new(void)
     j->refs = 1;
     j->http_status = 200;
     j->session_slot = -1;
+    j->fd = -1;
     atomic_init(&j->cancelled, 0);
     return j;
 }

@@ -5,6 +5,7 @@
 #include "server/server_impl.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -65,6 +66,17 @@ static void http_wake(sv_job *j)
         j->suspended = 0;
         MHD_resume_connection((struct MHD_Connection *)j->conn);
     }
+}
+
+int sv_peer_gone(int fd)
+{
+    if (fd < 0)
+        return 0;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0)
+        return 1; /* orderly shutdown */
+    return n < 0 && (errno == ECONNRESET || errno == ETIMEDOUT);
 }
 
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
@@ -251,6 +263,11 @@ static enum MHD_Result generate(struct MHD_Connection *c, sv_server *s, sv_conn 
     j->created = (int64_t)time(NULL);
     j->conn = c;
     j->wake = http_wake;
+    /* libmicrohttpd does not notice a peer closing a suspended connection; the worker peeks
+     * at the socket instead (valid until `completed` clears conn: MHD closes it after). */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    j->fd = ci ? ci->connect_fd : -1;
     if (sv_worker_submit(s, j, &e)) {
         sv_job_unref(j);
         return send_error(c, s, &e, anth);
@@ -395,6 +412,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
             atomic_store(&j->cancelled, 1);
         pthread_mutex_lock(&j->mu);
         j->conn = NULL;
+        j->fd = -1;
         j->wake = NULL;
         j->suspended = 0;
         pthread_mutex_unlock(&j->mu);

@@ -37,6 +37,7 @@ struct sv_job {
     int suspended;           /* the HTTP side suspended its connection waiting for output */
     void (*wake)(sv_job *j); /* called with mu held after output or completion */
     void *conn;              /* HTTP connection (http.c) */
+    int fd;                  /* its socket while conn is set, else -1 (peer checks) */
 
     atomic_int cancelled; /* client went away: stop at the next token */
 
@@ -52,6 +53,7 @@ struct sv_job {
     int block_kind; /* anthropic: 1 thinking, 2 text, 3 tool_use */
     int n_blocks;
     double t_enqueue, t_start, t_first, t_last_write;
+    double t_peer_check; /* last look at the socket for a closed peer */
     sv_job *next;
 };
 

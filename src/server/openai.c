@@ -363,16 +363,25 @@ static int parse_common(const json_t *body, sv_request *r, sv_error *e)
         if (!json_is_object(so))
             return sv_error_set(e, 400, "stream_options", "invalid_type",
                                 "'stream_options' must be an object, got %s", sv_type_name(so));
+        if (!r->stream) /* as OpenAI answers */
+            return sv_error_set(e, 400, "stream_options", "invalid_value",
+                                "'stream_options' is only allowed when 'stream' is true");
         if (sv_get_bool(so, "include_usage", "stream_options.include_usage", &r->include_usage, e) <
             0)
             return -1;
     }
     int64_t n = 1;
-    if (sv_get_int(body, "n", "n", 1, 1, &n, e) < 0)
+    if (sv_get_int(body, "n", "n", 1, INT32_MAX, &n, e) < 0)
         return -1;
+    if (n != 1)
+        return sv_error_set(e, 400, "n", "unsupported_value",
+                            "'n' = %lld is not supported: this server returns one choice per "
+                            "request (send n = 1, or several requests)",
+                            (long long)n);
     if (sv_get_int(body, "max_tokens", "max_tokens", 1, INT32_MAX, &r->max_tokens, e) < 0)
         return -1;
-    if (sv_get_sampling(body, r, e) < 0 || sv_get_stop(body, "stop", r, e) < 0)
+    if (sv_get_sampling(body, r, e) < 0 || sv_get_stop(body, "stop", r, e) < 0 ||
+        sv_get_logit_bias(body, r, e) < 0)
         return -1;
     return 0;
 }
@@ -393,6 +402,11 @@ int sv_parse_chat(const char *body, size_t len, sv_request *r, sv_error *e)
     if (sv_get_bool(b, "logprobs", "logprobs", &lp, e) < 0 ||
         sv_get_int(b, "top_logprobs", "top_logprobs", 0, 20, &top, e) < 0)
         goto out;
+    if (top > 0 && !lp) {
+        sv_error_set(e, 400, "top_logprobs", "invalid_value",
+                     "'top_logprobs' needs 'logprobs': true");
+        goto out;
+    }
     r->samp.logprobs = lp;
     r->samp.top_logprobs = lp ? (int)top : 0;
     json_t *rf = sv_opt(b, "response_format");
@@ -474,6 +488,20 @@ int sv_parse_completion(const char *body, size_t len, sv_request *r, sv_error *e
     int64_t best = 1;
     if (sv_get_int(b, "best_of", "best_of", 1, 1, &best, e) < 0)
         goto out;
+    int echo = 0;
+    const char *suffix = NULL;
+    if (sv_get_bool(b, "echo", "echo", &echo, e) < 0 ||
+        sv_get_str(b, "suffix", "suffix", &suffix, e) < 0)
+        goto out;
+    if (echo) {
+        sv_error_set(e, 400, "echo", "unsupported_value", "'echo': true is not supported");
+        goto out;
+    }
+    if (suffix && suffix[0]) {
+        sv_error_set(e, 400, "suffix", "unsupported_value",
+                     "'suffix' (insertion) is not supported by this model's completions");
+        goto out;
+    }
     json_t *p = sv_opt(b, "prompt");
     if (!p) {
         sv_error_set(e, 400, "prompt", "missing_field", "'prompt' is required");

@@ -72,7 +72,7 @@ int sv_count_tokens(sv_server *s, sv_request *r, int64_t *count, sv_error *e)
 int sv_prepare(sv_server *s, sv_job *j, sv_error *e)
 {
     sv_request *r = &j->req;
-    if (check_model(s, r, e))
+    if (check_model(s, r, e) || sv_check_logit_bias(r, s->info.vocab_size, e))
         return -1;
     snprintf(j->model, sizeof j->model, "%s", s->info.model_id);
     if (tokens_of(s, r, &j->ids, &j->n_ids, e))

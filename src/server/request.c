@@ -52,6 +52,8 @@ void sv_request_free(sv_request *r)
     free(r->extra_json);
     free(r->prompt_text);
     free(r->prompt_ids);
+    free(r->bias_ids);
+    free(r->bias_values);
     memset(r, 0, sizeof *r);
 }
 
@@ -262,5 +264,85 @@ int sv_get_sampling(const json_t *obj, sv_request *r, sv_error *e)
         return -1;
     if (rc)
         r->samp.seed = i & INT64_MAX; /* negative seeds are valid seeds too */
+    return 0;
+}
+
+/* A token id written as decimal digits ("0" .. "2147483647"); -1 otherwise. */
+static int64_t bias_key_id(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 10)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k[i] < '0' || k[i] > '9')
+            return -1;
+        v = v * 10 + (k[i] - '0');
+    }
+    return v <= INT32_MAX ? v : -1;
+}
+
+int sv_get_logit_bias(const json_t *obj, sv_request *r, sv_error *e)
+{
+    json_t *v = sv_opt(obj, "logit_bias");
+    if (!v)
+        return 0;
+    if (!json_is_object(v))
+        return sv_error_set(e, 400, "logit_bias", "invalid_type",
+                            "'logit_bias' must be an object mapping token ids to numbers, got %s",
+                            sv_type_name(v));
+    size_t n = json_object_size(v);
+    if (n == 0)
+        return 0;
+    if (n > SV_MAX_LOGIT_BIAS)
+        return sv_error_set(e, 400, "logit_bias", "invalid_value",
+                            "'logit_bias' has %zu entries; at most %d are accepted", n,
+                            SV_MAX_LOGIT_BIAS);
+    r->bias_ids = malloc(n * sizeof *r->bias_ids);
+    r->bias_values = malloc(n * sizeof *r->bias_values);
+    if (!r->bias_ids || !r->bias_values)
+        return sv_error_set(e, 500, NULL, NULL, "out of memory");
+    const char *key;
+    json_t *val;
+    json_object_foreach(v, key, val)
+    {
+        int64_t id = bias_key_id(key);
+        if (id < 0)
+            return sv_error_set(e, 400, "logit_bias", "invalid_value",
+                                "'logit_bias' key '%.40s' is not a token id (a non-negative "
+                                "integer written as a string)",
+                                key);
+        for (size_t i = 0; i < r->n_bias; i++)
+            if (r->bias_ids[i] == (int32_t)id)
+                return sv_error_set(e, 400, "logit_bias", "invalid_value",
+                                    "'logit_bias' names token %lld more than once (key '%.40s')",
+                                    (long long)id, key);
+        if (!json_is_number(val))
+            return sv_error_set(e, 400, "logit_bias", "invalid_type",
+                                "'logit_bias[\"%.40s\"]' must be a number, got %s", key,
+                                sv_type_name(val));
+        double d = json_number_value(val);
+        if (!isfinite(d) || d < -100 || d > 100)
+            return sv_error_set(e, 400, "logit_bias", "invalid_value",
+                                "'logit_bias[\"%.40s\"]' must be between -100 and 100, got %g", key,
+                                d);
+        r->bias_ids[r->n_bias] = (int32_t)id;
+        r->bias_values[r->n_bias] = (float)d;
+        r->n_bias++;
+    }
+    r->samp.logit_bias_ids = r->bias_ids;
+    r->samp.logit_bias_values = r->bias_values;
+    r->samp.n_logit_bias = r->n_bias;
+    return 0;
+}
+
+int sv_check_logit_bias(const sv_request *r, int64_t vocab_size, sv_error *e)
+{
+    for (size_t i = 0; i < r->n_bias; i++)
+        if (r->bias_ids[i] >= vocab_size)
+            return sv_error_set(e, 400, "logit_bias", "invalid_value",
+                                "'logit_bias' key '%d' is not a token id of this model "
+                                "(vocabulary has %lld)",
+                                (int)r->bias_ids[i], (long long)vocab_size);
     return 0;
 }

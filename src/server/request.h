@@ -32,7 +32,7 @@ typedef struct sv_error {
 int sv_error_set(sv_error *e, int http, const char *param, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-enum { SV_MAX_STOP = 16, SV_MAX_MESSAGES = 100000 };
+enum { SV_MAX_STOP = 16, SV_MAX_MESSAGES = 100000, SV_MAX_LOGIT_BIAS = 1024 };
 
 typedef struct sv_request {
     sv_api api;
@@ -55,6 +55,10 @@ typedef struct sv_request {
     int32_t *prompt_ids;
     size_t n_prompt_ids;
     int64_t logprobs_n; /* completions' integer `logprobs` (-1 unset) */
+    /* OpenAI logit_bias, owned here; samp.logit_bias_* point into these */
+    int32_t *bias_ids;
+    float *bias_values;
+    size_t n_bias;
 } sv_request;
 
 void sv_request_init(sv_request *r, sv_api api);
@@ -88,5 +92,10 @@ char *sv_dump(const json_t *v, sv_error *e);
 int sv_get_stop(const json_t *obj, const char *key, sv_request *r, sv_error *e);
 /* The common sampling fields (temperature, top_p, top_k, min_p, penalties, seed). */
 int sv_get_sampling(const json_t *obj, sv_request *r, sv_error *e);
+/* OpenAI `logit_bias`: an object of token-id strings to numbers in [-100, 100]. The ids are
+ * checked against the vocabulary later (sv_check_logit_bias), once the engine is known. */
+int sv_get_logit_bias(const json_t *obj, sv_request *r, sv_error *e);
+/* 400 naming the first logit_bias key that is not below vocab_size. */
+int sv_check_logit_bias(const sv_request *r, int64_t vocab_size, sv_error *e);
 
 #endif

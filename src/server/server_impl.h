@@ -52,6 +52,10 @@ struct sv_server {
     sv_metrics m;
 };
 
+/* http.c: 1 when the peer of a connection's socket has closed or reset it. Only peeks,
+ * never consumes a byte; data waiting (a pipelined request) counts as alive. */
+int sv_peer_gone(int fd);
+
 /* worker.c */
 void *sv_worker_main(void *server);
 /* Queues a job (takes a reference); -1 with a 503 in e when the queue is full or the

@@ -10,6 +10,7 @@
 #include <time.h>
 
 enum { KEEPALIVE_PREFILL_S = 2, KEEPALIVE_QUEUE_S = 5 };
+static const double PEER_CHECK_S = 0.02; /* how often a running job looks at its socket */
 
 double sv_now(void)
 {
@@ -54,6 +55,24 @@ static void wake(sv_job *j)
         j->wake(j);
 }
 
+/* Cancels j when its client has gone away. Streams learn it from failed writes too, but a
+ * connection suspended while waiting (every non-streamed answer) only learns it here. */
+static int check_peer(sv_job *j, int force)
+{
+    if (atomic_load(&j->cancelled))
+        return 1;
+    double now = sv_now();
+    if (!force && now - j->t_peer_check < PEER_CHECK_S)
+        return 0;
+    j->t_peer_check = now;
+    pthread_mutex_lock(&j->mu);
+    int gone = j->conn && sv_peer_gone(j->fd);
+    pthread_mutex_unlock(&j->mu);
+    if (gone)
+        atomic_store(&j->cancelled, 1);
+    return gone;
+}
+
 static int cb_delta(void *user, const boson_delta *d)
 {
     sv_job *j = user;
@@ -76,8 +95,7 @@ static int cb_token(void *user, const boson_token_info *t)
 
 static int cb_cancel(void *user)
 {
-    sv_job *j = user;
-    return atomic_load(&j->cancelled);
+    return check_peer(user, 0);
 }
 
 static void cb_prefill(void *user, int64_t done, int64_t total)
@@ -144,7 +162,7 @@ static int start_job(sv_server *s, slots *sl, sv_job *j)
     j->started = 1;
     j->t_start = sv_now();
     j->engine = s->engine;
-    if (atomic_load(&j->cancelled)) {
+    if (check_peer(j, 1)) {
         boson_gen_result r;
         memset(&r, 0, sizeof r);
         r.finish = BOSON_FINISH_CANCELLED;
@@ -230,6 +248,7 @@ static void keepalive_queued(sv_server *s)
     double now = sv_now();
     pthread_mutex_lock(&s->mu);
     for (sv_job *j = s->q_head; j; j = j->next) {
+        check_peer(j, 1);
         pthread_mutex_lock(&j->mu);
         if (j->req.stream && now - j->t_last_write >= KEEPALIVE_QUEUE_S) {
             sv_emit_keepalive(j);

@@ -298,6 +298,64 @@ def test_completions_text_and_ids(client, hf_tok):
     assert len(lp.choices[0].logprobs.token_logprobs) == lp.usage.completion_tokens
 
 
+def roundtrips(hf_tok, i):
+    return hf_tok.encode(hf_tok.decode([i]), add_special_tokens=False) == [i]
+
+
+def complete(client, ids, n, **kw):
+    return client.completions.create(model="qwen3_5-affine-q4-g64", prompt=ids, max_tokens=n,
+                                     temperature=0, **kw)
+
+
+def test_logit_bias_forces_a_token(client, hf_tok):
+    ids = hf_tok.encode("The quick brown fox", add_special_tokens=False)
+    greedy = complete(client, ids, 1).choices[0].text
+    # an ordinary token that is not the greedy choice; +100 makes it win every step
+    target = next(i for i in range(500, 0, -1)
+                  if roundtrips(hf_tok, i) and hf_tok.decode([i]) != greedy)
+    r = complete(client, ids, 3, logit_bias={str(target): 100})
+    assert r.choices[0].text == hf_tok.decode([target] * 3)
+    c = chat(client, max_tokens=2, logit_bias={str(target): 100},
+             extra_body={"chat_template_kwargs": {"enable_thinking": False}})
+    assert (c.choices[0].message.content or "") == hf_tok.decode([target] * 2)
+
+
+def test_logit_bias_bans_the_greedy_token(client, hf_tok):
+    """-100 on the greedy token: the answer becomes the runner-up, which the unbiased
+    request's top_logprobs (computed before any bias) names."""
+    words = ["The quick brown fox", "Hello there", "Once upon a time", "1 2 3 4", "cats and",
+             "In the", "She said", "We will", "A B C", "dogs run"]
+    for prompt in words:
+        ids = hf_tok.encode(prompt, add_special_tokens=False)
+        base = complete(client, ids, 1, logprobs=5)
+        g = hf_tok.encode(base.choices[0].text, add_special_tokens=False)
+        top = base.choices[0].logprobs.top_logprobs[0]
+        # five distinct, whole-character alternatives (byte tokens all read as U+FFFD)
+        if len(g) == 1 and roundtrips(hf_tok, g[0]) and len(top) == 5 and \
+                not any("\ufffd" in k for k in top):
+            break
+    else:
+        pytest.skip("no prompt whose top tokens are distinct whole characters")
+    ranked = sorted(top.items(), key=lambda kv: -kv[1])
+    assert ranked[0][0] == base.choices[0].text
+    r = complete(client, ids, 1, logit_bias={str(g[0]): -100})
+    assert r.choices[0].text != base.choices[0].text
+    assert r.choices[0].text == ranked[1][0]
+
+
+@pytest.mark.parametrize("bias,key", [({"x": 1}, "x"), ({"5": "a"}, "5"), ({"5": 101}, "5"),
+                                      ({"5": -100.5}, "5"), ({"-3": 1}, "-3"),
+                                      ({"99999": 1}, "99999"), ([5], None)])
+def test_logit_bias_invalid_400(srv, bias, key):
+    for path, body in (("/v1/chat/completions", {"messages": MSGS}),
+                       ("/v1/completions", {"prompt": "hi"})):
+        st, _, b = srv.post(path, dict(body, max_tokens=2, logit_bias=bias))
+        e = err_of(st, b)
+        assert st == 400 and e["param"] == "logit_bias", b
+        if key is not None:
+            assert f"{key}" in e["message"]
+
+
 # ---- errors ----
 
 def err_of(st, body):
@@ -324,6 +382,22 @@ def test_wrong_types_400_name_the_field(srv, field, value):
     st, _, b = srv.post("/v1/chat/completions", body)
     e = err_of(st, b)
     assert st == 400 and e["param"] == field and field in e["message"]
+
+
+@pytest.mark.parametrize("path,extra,param", [
+    ("/v1/chat/completions", {"n": 2}, "n"),
+    ("/v1/chat/completions", {"stream_options": {"include_usage": True}}, "stream_options"),
+    ("/v1/chat/completions", {"top_logprobs": 3}, "top_logprobs"),
+    ("/v1/completions", {"n": 3}, "n"),
+    ("/v1/completions", {"echo": True}, "echo"),
+    ("/v1/completions", {"suffix": "tail"}, "suffix")])
+def test_unsupported_options_400(srv, path, extra, param):
+    body = {"messages": MSGS} if "chat" in path else {"prompt": "hi"}
+    st, _, b = srv.post(path, dict(body, max_tokens=2, **extra))
+    e = err_of(st, b)
+    assert st == 400 and e["param"] == param and param in e["message"]
+    st, _, b = srv.post(path, dict(body, max_tokens=2, n=1))  # n = 1 stays fine
+    assert st == 200
 
 
 def test_bad_messages_400(srv):
@@ -397,6 +471,33 @@ def test_disconnect_mid_stream_cancels(srv, client):
         time.sleep(0.05)
     assert metric(srv, "boson_generations_cancelled_total") == before + 1
     assert metric(srv, "boson_active_sessions") == 0
+    r = chat(client, max_tokens=2)  # still serving
+    assert r.choices[0].message is not None
+
+
+def test_disconnect_non_streamed_cancels(srv, client):
+    """A suspended, non-streamed request notices its client closing the socket."""
+    eos = json.loads((MODEL / "generation_config.json").read_text())["eos_token_id"]
+    eos = eos if isinstance(eos, list) else [eos]
+    before = metric(srv, "boson_generations_cancelled_total")
+    tokens0 = metric(srv, "boson_completion_tokens_total")
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    body = json.dumps({"messages": MSGS, "max_tokens": 4000, "temperature": 1.0, "seed": 7,
+                       "logit_bias": {str(i): -100 for i in eos}}).encode()
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    deadline = time.time() + 10
+    while metric(srv, "boson_active_sessions") == 0 and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    s.close()
+    deadline = time.time() + 5
+    while time.time() < deadline and (metric(srv, "boson_generations_cancelled_total") <= before
+                                      or metric(srv, "boson_active_sessions") > 0):
+        time.sleep(0.05)
+    assert metric(srv, "boson_generations_cancelled_total") == before + 1
+    assert metric(srv, "boson_active_sessions") == 0
+    assert metric(srv, "boson_completion_tokens_total") - tokens0 < 4000
     r = chat(client, max_tokens=2)  # still serving
     assert r.choices[0].message is not None
 
