@@ -53,7 +53,8 @@ struct sv_server {
 };
 
 /* http.c: 1 when the peer of a connection's socket has closed or reset it. Only peeks,
- * never consumes a byte; data waiting (a pipelined request) counts as alive. */
+ * never consumes a byte; data waiting (a pipelined request) counts as alive. A client that
+ * half-closes its side after sending the request reads as gone (HTTP clients do not). */
 int sv_peer_gone(int fd);
 
 /* worker.c */
