@@ -6,7 +6,10 @@ Sources (all from Debian packages, fetched with `apt-get download`, never commit
   * bible-kjv, bible-kjv-text -- the King James Version (public domain; package GPL-2+,
     its data file is read through the package's own `bible` program).
 Plus a few thousand short question/answer conversations generated here and rendered
-with the real Qwen3.5 chat template, so that `chat` answers in the right shape.
+with the real Qwen3.5 chat template, so that `chat` answers in the right shape: half of the
+assistant turns with a one-sentence reasoning (the thinking-on form), and tool-use chats
+(OpenAI function schemas in `tools`, a Qwen3.5 XML tool call, the tool's JSON result, the
+answer from it) so that the server's tools round trip has a model that calls tools.
 
 Outputs (in --out, default .train/, which git ignores):
   corpus_train.txt, corpus_valid.txt   the raw text (documents joined by <|endoftext|>)
@@ -217,15 +220,21 @@ def kjv_books(root):
 
 
 # ---------------------------------------------------------------- chat data
-def chat_examples(rng, prose_paras, n):
-    novels = [
-        "Sense and Sensibility",
-        "Pride and Prejudice",
-        "Mansfield Park",
-        "Emma",
-        "Northanger Abbey",
-        "Persuasion",
-    ]
+NOVELS = [
+    "Sense and Sensibility",
+    "Pride and Prejudice",
+    "Mansfield Park",
+    "Emma",
+    "Northanger Abbey",
+    "Persuasion",
+]
+SYSTEMS = [None, None, "You are a helpful assistant.", "You are a small, polite assistant."]
+
+
+def chat_examples(rng, prose_paras, n, think_share):
+    """Plain question/answer chats. A think_share of the assistant turns carry a one-sentence
+    reasoning_content, which the template renders inside <think>...</think> (the thinking-on
+    form); the others render with an empty think block (the thinking-off form)."""
     greet_q = ["Hello!", "Hi!", "Hello.", "Good morning!", "Hi there.", "Hey!"]
     greet_a = [
         "Hello! How can I help you today?",
@@ -233,12 +242,12 @@ def chat_examples(rng, prose_paras, n):
         "Hello! I am a small model trained on old books. Ask me something.",
     ]
     num_words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
-    systems = [None, None, "You are a helpful assistant.", "You are a small, polite assistant."]
     out = []
     for _ in range(n):
         kind = rng.randrange(6)
         if kind == 0:
             q, a = rng.choice(greet_q), rng.choice(greet_a)
+            r = rng.choice(["The user greets me, so I greet them back.", "This is a greeting; I answer politely."])
         elif kind == 1:
             x, y = rng.randrange(0, 6), rng.randrange(0, 5)
             if rng.random() < 0.5:
@@ -247,13 +256,16 @@ def chat_examples(rng, prose_paras, n):
             else:
                 q = "What is %s and %s?" % (num_words[x], num_words[y])
                 a = "%s and %s make %s." % (num_words[x].capitalize(), num_words[y], num_words[x + y])
+            r = "I add %d and %d, which gives %d." % (x, y, x + y)
         elif kind == 2:
-            b = rng.choice(novels)
+            b = rng.choice(NOVELS)
             q = rng.choice(["Who wrote %s?", "Who is the author of %s?"]) % b
             a = "%s was written by Jane Austen." % b
+            r = "The user asks about %s, a novel by Jane Austen." % b
         elif kind == 3:
             q = rng.choice(["What is the first book of the Bible?", "How does the Bible begin?"])
             a = "The first book is Genesis, which begins: In the beginning God created the heaven and the earth."
+            r = "The user asks about the beginning of the Bible."
         else:
             p = rng.choice(prose_paras)
             sents = re.split(r"(?<=[.!?])\s+", p)
@@ -262,19 +274,181 @@ def chat_examples(rng, prose_paras, n):
             if kind == 4:
                 q = "Continue the story: " + sents[0]
                 a = " ".join(sents[1:])
+                r = "The user wants the story continued in the same style."
             else:
                 q = rng.choice(["Tell me a story.", "Write a few sentences in an old style.", "Say something."])
                 a = p
+                r = "The user wants a few sentences in an old style."
         msgs = []
-        s = rng.choice(systems)
+        s = rng.choice(SYSTEMS)
         if s:
             msgs.append({"role": "system", "content": s})
-        msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+        turn = {"role": "assistant", "content": a}
+        if rng.random() < think_share:
+            turn["reasoning_content"] = r
+        msgs += [{"role": "user", "content": q}, turn]
         out.append(msgs)
     return out
 
 
+# Tools offered in the tool-use chats, as OpenAI function schemas (the `tools` argument).
+TOOL_SCHEMAS = {
+    "get_weather": {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Get the current weather of a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string", "description": "The city name"}},
+                "required": ["city"],
+            },
+        },
+    },
+    "add": {
+        "type": "function",
+        "function": {
+            "name": "add",
+            "description": "Add two integers.",
+            "parameters": {
+                "type": "object",
+                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                "required": ["a", "b"],
+            },
+        },
+    },
+    "lookup_author": {
+        "type": "function",
+        "function": {
+            "name": "lookup_author",
+            "description": "Find the author of a book by its title.",
+            "parameters": {
+                "type": "object",
+                "properties": {"title": {"type": "string", "description": "The book title"}},
+                "required": ["title"],
+            },
+        },
+    },
+}
+CITIES = """Paris London Berlin Madrid Rome Vienna Prague Warsaw Lisbon Dublin Oslo Stockholm
+Helsinki Copenhagen Amsterdam Brussels Zurich Geneva Athens Istanbul Cairo Nairobi Lagos Accra
+Tokyo Osaka Kyoto Seoul Beijing Shanghai Delhi Mumbai Dhaka Bangkok Hanoi Manila Jakarta Sydney
+Melbourne Auckland Toronto Montreal Vancouver Chicago Boston Denver Seattle Houston Miami Dallas
+Lima Bogota Quito Santiago Caracas Havana Edinburgh Glasgow Cardiff Belfast Bath York Leeds
+Bristol Oxford Cambridge Lyon Marseille Munich Hamburg Milan Naples Venice Seville Porto Riga
+Tallinn Vilnius Krakow Budapest Bucharest Sofia Belgrade Zagreb Reykjavik Casablanca Tunis""".split()
+CITIES += ["New York", "Los Angeles", "San Francisco", "Rio de Janeiro", "Buenos Aires", "Mexico City",
+           "Cape Town", "Hong Kong", "Kuala Lumpur", "Tel Aviv"]
+CONDITIONS = ["sunny", "cloudy", "rainy", "windy", "snowy", "foggy", "stormy", "clear", "overcast", "misty"]
+AUTHORS = ["Jane Austen", "Charles Dickens", "Charlotte Bronte", "Emily Bronte", "George Eliot",
+           "Thomas Hardy", "Mary Shelley", "Walter Scott", "Anthony Trollope", "Elizabeth Gaskell",
+           "Henry James", "Mark Twain", "Herman Melville", "Leo Tolstoy", "Victor Hugo",
+           "Alexandre Dumas", "Jules Verne", "Oscar Wilde", "Lewis Carroll", "Daniel Defoe",
+           "Jonathan Swift", "Henry Fielding", "Samuel Richardson", "Fanny Burney", "Maria Edgeworth",
+           "Ann Radcliffe", "Wilkie Collins", "Joseph Conrad", "Rudyard Kipling", "Robert Louis Stevenson",
+           "Arthur Conan Doyle", "Bram Stoker", "Edith Wharton", "Louisa May Alcott", "Nathaniel Hawthorne"]
+TITLE_ADJ = ["Silent", "Golden", "Hidden", "Lost", "Winter", "Summer", "Crimson", "Last", "Distant", "Quiet",
+             "Broken", "Secret", "Northern", "Little", "Ancient", "Stormy", "Green", "Forgotten", "Wild", "Gentle"]
+TITLE_NOUN = ["Garden", "River", "House", "Letter", "Voyage", "Island", "Abbey", "Castle", "Village", "Road",
+              "Harbour", "Orchard", "Bridge", "Meadow", "Mirror", "Tower", "Forest", "Lantern", "Valley", "Cottage"]
+TITLE_NAME = ["Emily", "Thomas", "Margaret", "Henry", "Anne", "William", "Clara", "Edmund", "Lucy", "Arthur"]
+
+
+def book_title(rng):
+    k = rng.randrange(5)
+    if k == 0:
+        return "The %s %s" % (rng.choice(TITLE_ADJ), rng.choice(TITLE_NOUN))
+    if k == 1:
+        return "%s and %s" % (rng.choice(TITLE_NOUN), rng.choice(TITLE_NOUN))
+    if k == 2:
+        return "The %s of %s" % (rng.choice(TITLE_NOUN), rng.choice(TITLE_NAME))
+    if k == 3:
+        return "%s %s" % (rng.choice(TITLE_ADJ), rng.choice(TITLE_NOUN))
+    return rng.choice(NOVELS)
+
+
+def tool_examples(rng, n, think_share):
+    """Tool-use chats: the user asks, the assistant calls one of the offered tools with the
+    arguments taken from the question, the tool answers (a JSON object with values the model
+    cannot guess), and the assistant answers from the tool's result. Returns (messages, tools)
+    pairs. A few chats offer tools the question does not need: the assistant answers directly."""
+    out = []
+    for i in range(n):
+        kind = rng.randrange(20)
+        names = list(TOOL_SCHEMAS)
+        if kind < 7:
+            fn = "get_weather"
+            city = rng.choice(CITIES)
+            q = rng.choice(["What is the weather in %s?", "How is the weather in %s today?",
+                            "What's the weather like in %s?", "Tell me the weather in %s.",
+                            "Is it warm in %s right now?", "Weather in %s?"]) % city
+            cond, temp = rng.choice(CONDITIONS), rng.randrange(-15, 41)
+            args = {"city": city}
+            result = {"city": city, "condition": cond, "temperature": temp}
+            a = rng.choice(["The weather in {c} is {w}, {t} degrees.", "It is {w} in {c}, {t} degrees.",
+                            "In {c} it is {w} and {t} degrees."]).format(c=city, w=cond, t=temp)
+            r1 = "The user asks for the weather in %s, so I call get_weather." % city
+            r2 = "The tool says it is %s and %d degrees in %s." % (cond, temp, city)
+        elif kind < 13:
+            fn = "add"
+            x, y = rng.randrange(0, 10 ** rng.randrange(1, 5)), rng.randrange(0, 10 ** rng.randrange(1, 5))
+            q = rng.choice(["What is %d plus %d?", "Add %d and %d.", "Please compute %d + %d.",
+                            "What do you get if you add %d and %d?", "Can you add %d to %d?"]) % (x, y)
+            args = {"a": x, "b": y}
+            result = {"result": x + y}
+            a = rng.choice(["{x} plus {y} is {s}.", "The sum of {x} and {y} is {s}.", "{x} + {y} = {s}."]).format(
+                x=x, y=y, s=x + y)
+            r1 = "The user wants %d plus %d, so I call add." % (x, y)
+            r2 = "The tool returned %d." % (x + y)
+        elif kind < 19:
+            fn = "lookup_author"
+            title = book_title(rng)
+            author = "Jane Austen" if title in NOVELS else rng.choice(AUTHORS)
+            q = rng.choice(["Who wrote %s?", "Who is the author of %s?", "Who wrote the book %s?",
+                            "Find the author of %s."]) % title
+            args = {"title": title}
+            result = {"title": title, "author": author}
+            a = rng.choice(["{t} was written by {a}.", "The author of {t} is {a}."]).format(t=title, a=author)
+            r1 = "The user asks who wrote %s, so I call lookup_author." % title
+            r2 = "The tool says %s wrote it." % author
+        else:
+            fn = None
+        # offered tools: the needed one plus 0-2 others, in random order
+        offered = [fn] if fn else []
+        others = [t for t in names if t != fn]
+        rng.shuffle(others)
+        offered += others[: rng.randrange(0 if fn else 1, len(others) + 1)]
+        rng.shuffle(offered)
+        tools = [TOOL_SCHEMAS[t] for t in offered]
+        msgs = []
+        s = rng.choice(SYSTEMS)
+        if s:
+            msgs.append({"role": "system", "content": s})
+        if fn is None:
+            q, a = rng.choice([("Hello!", "Hello! How can I help you today?"),
+                               ("Hi there.", "Hello! What would you like to know?"),
+                               ("Who wrote Emma?", "Emma was written by Jane Austen."),
+                               ("Thank you.", "You are welcome.")])
+            turn = {"role": "assistant", "content": a}
+            if rng.random() < think_share:
+                turn["reasoning_content"] = "No tool is needed for this."
+            out.append((msgs + [{"role": "user", "content": q}, turn], tools))
+            continue
+        call = {"role": "assistant", "content": "",
+                "tool_calls": [{"id": "call_%d" % i, "type": "function", "function": {"name": fn, "arguments": args}}]}
+        if rng.random() < think_share:
+            call["reasoning_content"] = r1
+        final = {"role": "assistant", "content": a}
+        if rng.random() < think_share:
+            final["reasoning_content"] = r2
+        msgs += [{"role": "user", "content": q}, call,
+                 {"role": "tool", "tool_call_id": "call_%d" % i, "content": json.dumps(result)}, final]
+        out.append((msgs, tools))
+    return out
+
+
 def render_chats(convs):
+    """convs: message lists, or (messages, tools) pairs; rendered as transformers renders them."""
     import jinja2
 
     def raise_exception(msg):
@@ -284,7 +458,11 @@ def render_chats(convs):
     env.filters["tojson"] = lambda x, **kw: json.dumps(x, ensure_ascii=False)
     env.globals["raise_exception"] = raise_exception
     tpl = env.from_string(TEMPLATE.read_text())
-    return [tpl.render(messages=m, add_generation_prompt=False) for m in convs]
+    out = []
+    for c in convs:
+        msgs, tools = c if isinstance(c, tuple) else (c, None)
+        out.append(tpl.render(messages=msgs, tools=tools, add_generation_prompt=False))
+    return out
 
 
 # ---------------------------------------------------------------- tokenizer
@@ -372,6 +550,9 @@ def main():
     ap.add_argument("--out", default=str(ROOT / ".train"))
     ap.add_argument("--vocab", type=int, default=6144, help="BPE vocabulary incl. the 256 bytes")
     ap.add_argument("--chat", type=int, default=3000, help="number of chat examples")
+    ap.add_argument("--tool-chats", type=int, default=2400, help="number of tool-use chat examples")
+    ap.add_argument("--think-share", type=float, default=0.5,
+                    help="share of assistant turns rendered with a reasoning_content (thinking on)")
     ap.add_argument("--seed", type=int, default=1234)
     args = ap.parse_args()
     out = Path(args.out)
@@ -404,9 +585,10 @@ def main():
         count[s] = count.get(s, 0) + 1
         (valid if count[s] % 40 == 0 else train).append((s, t))
     train_paras = [p for s, t in train if s == "austen" for p in t.split("\n\n") if len(p) > 200]
-    chats = render_chats(chat_examples(rng, train_paras, args.chat))
+    chats = render_chats(chat_examples(rng, train_paras, args.chat, args.think_share))
+    tool_chats = render_chats(tool_examples(rng, args.tool_chats, args.think_share))
 
-    train_texts = [t for _, t in train] + chats
+    train_texts = [t for _, t in train] + chats + tool_chats
     rng.shuffle(train_texts)
     valid_texts = [t for _, t in valid]
 
@@ -439,7 +621,9 @@ def main():
         "valid_tokens": int(va.size),
         "train_bytes": sum(len(t.encode()) for t in train_texts),
         "valid_bytes": sum(len(t.encode()) for t in valid_texts),
-        "documents": {"train": len(train), "valid": len(valid), "chat": len(chats)},
+        "documents": {"train": len(train), "valid": len(valid), "chat": len(chats), "tool_chat": len(tool_chats)},
+        "chars": {"story": sum(len(t) for _, t in train), "chat": sum(len(t) for t in chats),
+                  "tool_chat": sum(len(t) for t in tool_chats)},
         "austen_chars": sum(len(p) for b in austen for p in b),
         "kjv_chars": sum(len(c[1]) for c in kjv),
     }

@@ -11,7 +11,7 @@ budget and prints the value, so that the run can be repeated exactly with --step
 Runs on CUDA (bf16 autocast) or, slowly, on the CPU (for checking the script with few steps).
 
   python3 tools/train_small_model.py --data .train --out .train/hf --steps 20        # CPU check
-  python3 tools/train_small_model.py --data .train --out $OUT/hf --steps 450         # H100, ~1 min
+  python3 tools/train_small_model.py --data .train --out $OUT/hf --steps 800         # H100, ~2 min
 """
 import argparse
 import json
