@@ -100,7 +100,8 @@ def lib(tmp_path_factory):
     shim = d / "shim.c"
     shim.write_text(SHIM)
     so = d / "libbosontok.so"
-    srcs = [str(ROOT / "src" / "text" / f) for f in TEXT_SOURCES] + [str(ROOT / "src/base/error.c")]
+    srcs = [str(ROOT / "src" / "text" / f) for f in TEXT_SOURCES] + [
+        str(ROOT / "src/base" / f) for f in ("error.c", "readfile.c")]
     pc = subprocess.run(["pkg-config", "--cflags", "--libs", "jansson", "libpcre2-8", "libutf8proc"],
                         capture_output=True, text=True, check=True).stdout.split()
     cmd = ["gcc", "-std=c17", "-O2", "-shared", "-fPIC", "-D_GNU_SOURCE", "-I" + str(ROOT / "include"),
