@@ -17,6 +17,7 @@
 #include "base/error.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,8 +30,19 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/* Pause loops before sleeping (~30-100 us depending on the CPU's pause latency). */
-#define SPIN_ROUNDS 4096
+/* Wait rounds before sleeping: the first PAUSE_ROUNDS pause (~5-10 us), the rest yield the
+ * core (a descheduled thread of this pool may be the one that gets it: on a machine busier
+ * than its cores, pure spinning made two threads slower than one). */
+#define SPIN_ROUNDS 1024
+#define PAUSE_ROUNDS 512
+
+static void relax(int round)
+{
+    if (round < PAUSE_ROUNDS)
+        CPU_RELAX();
+    else
+        sched_yield();
+}
 /* Chunks per thread: enough for the others to absorb a late or slow thread. */
 #define CHUNKS_PER_THREAD 4
 /* Items per job must fit the ticket's low 32 bits. */
@@ -115,7 +127,7 @@ static uint32_t wait_job(bs_pool *p, uint32_t seen)
         uint32_t g = (uint32_t)atomic_load_explicit(&p->generation, memory_order_acquire);
         if (g != seen || atomic_load_explicit(&p->stop, memory_order_relaxed))
             return g;
-        CPU_RELAX();
+        relax(i);
     }
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->sleeping, 1);
@@ -249,7 +261,7 @@ void bs_pool_run(bs_pool *p, size_t n_items, size_t align, bs_pool_fn fn, void *
     for (int i = 0; i < SPIN_ROUNDS; i++) {
         if (atomic_load_explicit(&p->done, memory_order_acquire) == n_items)
             return;
-        CPU_RELAX();
+        relax(i);
     }
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->caller_sleeping, 1);
