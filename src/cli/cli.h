@@ -78,6 +78,9 @@ int bs_cli_stream(boson_session *s, const boson_prompt *p, const bs_cli_gen *o,
  * printing "boson: <what> is not valid UTF-8 (byte N)") when the text is not UTF-8. */
 json_t *bs_cli_message(const char *role, const char *text, size_t len, const char *what);
 
+/* All of f into a NUL-terminated malloc'd buffer (*len without the NUL); NULL if out of memory. */
+char *bs_cli_read_all(FILE *f, size_t *len);
+
 void bs_cli_install_sigint(void);
 int bs_cli_interrupted(void);
 void bs_cli_clear_interrupt(void);

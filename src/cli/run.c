@@ -22,31 +22,6 @@ static void run_usage(FILE *out)
     fprintf(out, "Exit codes: 0 ok, 1 usage, 2 model/load error, 3 runtime error.\n");
 }
 
-static char *read_stdin(size_t *len)
-{
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n - 1, stdin);
-        n += r;
-        if (r == 0)
-            break;
-        if (cap - n < 2) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return NULL;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (buf)
-        buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 /* messages JSON for [system], user; NULL (reported) when a text is not UTF-8. */
 static char *messages_for(const char *system, const char *user, size_t user_len)
 {
@@ -135,7 +110,7 @@ int bs_cmd_run(int argc, char **argv)
         text = strdup(prompt);
         text_len = strlen(prompt);
     } else {
-        text = read_stdin(&text_len);
+        text = bs_cli_read_all(stdin, &text_len);
     }
     boson_engine *eng = NULL;
     boson_session *ses = NULL;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *slurp(FILE *f, size_t *len)
+char *bs_cli_read_all(FILE *f, size_t *len)
 {
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
@@ -98,7 +98,7 @@ int bs_cmd_tokenize(int argc, char **argv)
     if (rc)
         return rc;
     size_t len;
-    char *text = slurp(stdin, &len);
+    char *text = bs_cli_read_all(stdin, &len);
     int32_t *ids = NULL;
     size_t n = 0;
     boson_error err = {0};
@@ -207,7 +207,7 @@ int bs_cmd_detokenize(int argc, char **argv)
     if (!have_args) {
         free(joined);
         size_t len;
-        joined = slurp(stdin, &len);
+        joined = bs_cli_read_all(stdin, &len);
     }
     int32_t *ids = NULL;
     size_t n = 0;
@@ -262,7 +262,7 @@ static char *read_file(const char *path)
         return NULL;
     }
     size_t len;
-    char *s = slurp(f, &len);
+    char *s = bs_cli_read_all(f, &len);
     fclose(f);
     return s;
 }
