@@ -443,6 +443,11 @@ static boson_status build(loader *ld, json_t *root, json_t *config)
     }
     if (max_id < 0)
         return lerr(ld, BOSON_ERR_FORMAT, "model.vocab", "is empty");
+    /* Tables are indexed by id: a lying file must not make them huge (real vocabularies are
+     * a few hundred thousand ids). */
+    if (max_id >= (1ll << 24))
+        return lerr(ld, BOSON_ERR_FORMAT, "model.vocab / added_tokens",
+                    "token id %lld is too large (ids must be below 16777216)", max_id);
     tok->n_ids = (size_t)max_id + 1;
     tok->flags = (uint8_t *)calloc(tok->n_ids, 1);
     tok->off = (uint64_t *)calloc(tok->n_ids, sizeof *tok->off);

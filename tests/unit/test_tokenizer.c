@@ -289,6 +289,10 @@ static boson_status load_str(const char *js, boson_error *e)
 CHECK_TEST(load_errors_name_the_json_path)
 {
     boson_error e = {0};
+    /* a huge id must not size the id tables (found by fuzz_tokenizer: a 4.4 GB calloc) */
+    CHECK(load_str("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":555555555},\"merges\":[]}}",
+                   &e) == BOSON_ERR_FORMAT);
+    CHECK_CONTAINS(e.message, "token id 555555555 is too large");
     CHECK(load_str("{\"model\": {", &e) == BOSON_ERR_FORMAT);
     CHECK_CONTAINS(e.message, "bad.json: invalid JSON at line 1");
     CHECK(load_str("{\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}", &e) ==
