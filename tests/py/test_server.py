@@ -35,12 +35,14 @@ def free_port():
 
 
 class Server:
-    def __init__(self, *extra):
+    """A `boson serve` process on a free loopback port, ready (/health 200) when constructed."""
+
+    def __init__(self, *extra, model=None, threads=1):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block it
-        self.proc = subprocess.Popen([BOSON, "serve", str(MODEL), "--port", str(self.port), "-q",
-                                      "--threads", "1", *extra],
+        self.proc = subprocess.Popen([BOSON, "serve", str(model or MODEL), "--port",
+                                      str(self.port), "-q", "--threads", str(threads), *extra],
                                      stdout=subprocess.DEVNULL, stderr=self.log,
                                      env={k: v for k, v in os.environ.items()
                                           if k != "BOSON_API_KEY"})

@@ -16,23 +16,15 @@ this model, so those two checks are strict xfails: they fail once a model does c
 marker must then go."""
 
 import json
-import os
 import re
-import signal
-import subprocess
-import tempfile
-import time
 
 import pytest
 
 from tests.py.boson_util import BOSON, ROOT
-from tests.py.test_server import free_port
+from tests.py.test_server import Server
 
 MODEL = ROOT / "models" / "boson-tiny-4bit"
 MAX_TOKENS = 120
-
-pytestmark = pytest.mark.skipif(not (MODEL / "model.safetensors").is_file(),
-                                reason="bundled model missing")
 
 TOOLS = [
     {"type": "function", "function": {
@@ -65,48 +57,9 @@ CASES = {
 }
 
 
-class Server:
-    def __init__(self, model):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([BOSON, "serve", str(model), "--port", str(self.port), "-q",
-                                      "--threads", "2"],
-                                     stdout=subprocess.DEVNULL, stderr=self.log,
-                                     env={k: v for k, v in os.environ.items()
-                                          if k != "BOSON_API_KEY"})
-        import http.client
-
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            assert self.proc.poll() is None, self.stderr()
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                c.request("GET", "/health")
-                if c.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("server did not become ready: " + self.stderr())
-
-    def stderr(self):
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 @pytest.fixture(scope="module")
 def srv():
-    s = Server(MODEL)
+    s = Server(model=MODEL, threads=2)
     yield s
     s.stop()
     assert s.proc.returncode == 0, s.stderr()
