@@ -40,7 +40,7 @@ PPL_RTOL = 0.005
 def model_dir(variant):
     d = MODELS / f"boson-tiny-{variant}"
     if not (d / "config.json").is_file():
-        pytest.skip(f"{d} is missing")
+        pytest.fail(f"{d} is missing")
     return d
 
 
@@ -114,7 +114,7 @@ def mean_nll(logits, ids):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_greedy_continuation_matches_mlx_lm(variant):
     if not boson_cli_available("generate"):
-        pytest.skip("boson generate is not available")
+        pytest.fail("boson generate is not available")
     d = model_dir(variant)
     tok = tokenizer(variant)
     for prompt in PROMPTS:
@@ -136,7 +136,7 @@ def test_greedy_continuation_matches_mlx_lm(variant):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_heldout_perplexity_matches_mlx_lm(variant):
     if not boson_cli_available("logits"):
-        pytest.skip("boson logits is not available")
+        pytest.fail("boson logits is not available")
     d = model_dir(variant)
     text = (MODELS / "boson-tiny-heldout.txt").read_text()
     ids = tokenizer(variant).encode(text).ids[:PPL_TOKENS]

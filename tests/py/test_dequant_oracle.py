@@ -26,7 +26,7 @@ import tempfile
 import numpy as np
 import pytest
 
-mx = pytest.importorskip("mlx.core")
+import mlx.core as mx
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 

@@ -67,7 +67,7 @@ def srv():
 
 @pytest.fixture(scope="module")
 def client(srv):
-    openai = pytest.importorskip("openai")
+    import openai
     return openai.OpenAI(base_url=srv.base + "/v1", api_key="unused", timeout=60, max_retries=0)
 
 
@@ -265,7 +265,7 @@ def test_stream_reassembles_to_the_same_call(client, model_id, case):
 
 
 def test_anthropic_tool_use_round_trip(srv, model_id, client):
-    anthropic = pytest.importorskip("anthropic")
+    import anthropic
     c = anthropic.Anthropic(base_url=srv.base, api_key="unused", max_retries=0, timeout=60)
     tools = [{"name": t["function"]["name"], "description": t["function"]["description"],
               "input_schema": t["function"]["parameters"]} for t in TOOLS]
